@@ -1,0 +1,1123 @@
+/*
+ * bench_broker.c: measures one REQ/REP workload three ways -- direct
+ * REQ->REP, through a plain zmq_proxy ROUTER/DEALER, and through
+ * agentbusd -- and prints round-trip latency (one client), throughput
+ * (many concurrent clients) and the agentbusd/zmq_proxy ratios.
+ *
+ * It owns the whole experiment: the REP echo backends (threads of this
+ * process), the zmq_proxy thread, the agentbusd child (registry and log
+ * in a temp dir), the load generators and the report.  Modes run in a
+ * rotating order for --rounds rounds so drift on a shared machine hits
+ * every mode alike; each figure is the median over rounds, each ratio
+ * the median of the per-round ratios.  Every reply is compared with its
+ * request: a broken path fails the run instead of being measured.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* Upper bounds of the options (each is itself set by an option). */
+#define MAX_BACKENDS 64
+#define MAX_CLIENTS 512     /* each is a socket; libzmq allows 1023 per context */
+#define MAX_ROUNDS 99
+#define MAX_REQUESTS 10000000
+#define MAX_BODY (1 << 20)
+#define MIN_BODY 16          /* room for the client id and sequence stamp */
+#define MAX_SECONDS 3600
+#define MAX_TIMEOUT_MS 600000
+#define MAX_INFLIGHT 100000
+
+#define ENDPOINT_LEN 64      /* "tcp://127.0.0.1:65535" and room to spare */
+#define POLL_MS 10           /* how often to look at agentbusd's log/exit */
+#define LOG_READ_MAX 65536   /* how much of agentbusd's log is read or shown */
+#define TMPDIR_MAX (PATH_MAX - 32)   /* room for the file names under it */
+#define BENCH_HOST "bench"   /* --host given to agentbusd */
+#define BENCH_SERVICE "echo"
+
+/* What this run set out to show (informational, never the exit code). */
+#define GOAL_P50_RATIO 1.05
+#define GOAL_RPS_RATIO 1.0
+
+enum mode { MODE_DIRECT, MODE_PROXY, MODE_AGENTBUSD, MODE_COUNT };
+
+static const char *const MODE_OPT[MODE_COUNT] = {"direct", "proxy", "agentbusd"};
+static const char *const MODE_LABEL[MODE_COUNT] = {"direct", "zmq_proxy", "agentbusd"};
+
+struct opts {
+    unsigned modes;          /* bit (1u << enum mode) per mode to run */
+    int rounds;
+    int lat_requests;
+    int lat_warmup;
+    double seconds;
+    double warmup_seconds;
+    int clients;
+    int backends;
+    int body_bytes;
+    int timeout_ms;          /* bound on every wait: reply, start, stop */
+    int max_inflight;
+    int queue_max;
+    char agentbusd[PATH_MAX];
+};
+
+struct endpoints {
+    int n;
+    char addr[MAX_BACKENDS][ENDPOINT_LEN];
+};
+
+/* One round's figures for one mode. */
+struct figures {
+    double p50_us, p99_us, mean_us, rps;
+    double hwm_kb, rss_kb;   /* agentbusd only: VmHWM/VmRSS after throughput */
+};
+
+struct backend {
+    pthread_t thread;
+    void *sock;
+};
+
+struct backends {
+    void *ctx;
+    int n;                   /* threads started, so a partial start stops */
+    struct backend b[MAX_BACKENDS];
+    struct endpoints eps;
+};
+
+struct proxy {
+    void *ctx;
+    void *front, *back;
+    pthread_t thread;
+};
+
+struct daemon {
+    pid_t pid;               /* 0 once reaped */
+    char dir[TMPDIR_MAX];    /* temp dir holding the registry and the log */
+    char registry[PATH_MAX];
+    char log[PATH_MAX];
+};
+
+/* The thing under test for one mode: where its clients connect. */
+struct path {
+    enum mode mode;
+    struct proxy proxy;
+    struct daemon daemon;
+    struct endpoints lat;    /* the single latency client's endpoints */
+    struct endpoints tput;   /* each throughput client's endpoints */
+};
+
+struct bench {
+    const struct opts *o;
+    void *ctx;               /* clients' context, apart from backends' */
+    struct backends backends;
+    double *samples;         /* --lat-requests round-trip times */
+    struct figures res[MAX_ROUNDS][MODE_COUNT];
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void sleep_ms(double ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Fill err with what failed and why, naming a receive timeout plainly. */
+static int zmq_fail(char *err, const char *what)
+{
+    if (errno == EAGAIN)
+        return ab_seterr(err, AB_ERRLEN, "%s: no answer within --timeout-ms", what);
+    return ab_seterr(err, AB_ERRLEN, "%s: %s", what, zmq_strerror(errno));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n) (n >= 1); sorts v. */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+/*
+ * A socket that never outlives its close (linger 0) and whose send and
+ * receive give up after timeout_ms (-1: wait forever, for backends).
+ */
+static void *bench_socket(void *ctx, int type, int timeout_ms, char *err)
+{
+    int zero = 0;
+    void *s = zmq_socket(ctx, type);
+    if (!s) {
+        zmq_fail(err, "zmq_socket");
+        return NULL;
+    }
+    if (zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) != 0 ||
+        zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms) != 0) {
+        zmq_fail(err, "zmq_setsockopt");
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Bind s to an ephemeral loopback port and return the endpoint chosen. */
+static int bind_ephemeral(void *s, char ep[ENDPOINT_LEN], char *err)
+{
+    size_t len = ENDPOINT_LEN;
+    if (zmq_bind(s, "tcp://127.0.0.1:*") != 0)
+        return zmq_fail(err, "zmq_bind");
+    if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
+        return zmq_fail(err, "ZMQ_LAST_ENDPOINT");
+    return AB_OK;
+}
+
+static int connect_all(void *s, const struct endpoints *eps, char *err)
+{
+    for (int i = 0; i < eps->n; i++)
+        if (zmq_connect(s, eps->addr[i]) != 0)
+            return zmq_fail(err, "zmq_connect");
+    return AB_OK;
+}
+
+/* A REQ socket connected to every endpoint of eps (libzmq round-robins). */
+static void *req_socket(void *ctx, const struct endpoints *eps, int timeout_ms, char *err)
+{
+    void *s = bench_socket(ctx, ZMQ_REQ, timeout_ms, err);
+    if (s && connect_all(s, eps, err) != AB_OK) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* A client's request body and a reply buffer one byte longer (to see overlong replies). */
+struct msgbuf {
+    char *body;
+    char *reply;
+    size_t len;
+    uint64_t seq;
+};
+
+/* Body = client id, sequence number, then a pattern unique to the client. */
+static int msgbuf_init(struct msgbuf *m, size_t len, int client, char *err)
+{
+    m->len = len;
+    m->seq = 0;
+    m->body = malloc(len);
+    m->reply = malloc(len + 1);
+    if (!m->body || !m->reply) {
+        free(m->body);
+        free(m->reply);
+        return ab_seterr(err, AB_ERRLEN, "out of memory for %zu-byte bodies", len);
+    }
+    for (size_t i = 0; i < len; i++)
+        m->body[i] = (char)(i * 7 + (size_t)client);
+    memcpy(m->body, &client, sizeof client);
+    return AB_OK;
+}
+
+static void msgbuf_free(struct msgbuf *m)
+{
+    free(m->body);
+    free(m->reply);
+}
+
+/* Describe a reply that is not the request, showing its printable start
+ * (an agentbusd error reply is JSON, so this names the error code). */
+static int reply_mismatch(const struct msgbuf *m, int n, char *err)
+{
+    char shown[121];
+    int k = 0;
+    for (; k < n && k < (int)m->len + 1 && k < (int)sizeof shown - 1; k++)
+        shown[k] = (m->reply[k] >= 32 && m->reply[k] < 127) ? m->reply[k] : '.';
+    shown[k] = '\0';
+    return ab_seterr(err, AB_ERRLEN, "reply differs from request (%d bytes, expected %zu): %s",
+                     n, m->len, shown);
+}
+
+/* One request/reply on a REQ socket; AB_OK only if the reply is one frame
+ * equal to the request (which carries a fresh sequence number). */
+static int round_trip(void *s, struct msgbuf *m, char *err)
+{
+    int more = 0;
+    size_t more_len = sizeof more;
+    m->seq++;
+    memcpy(m->body + 8, &m->seq, sizeof m->seq);
+    if (zmq_send(s, m->body, m->len, 0) != (int)m->len)
+        return zmq_fail(err, "send request");
+    int n = zmq_recv(s, m->reply, m->len + 1, 0);
+    if (n < 0)
+        return zmq_fail(err, "receive reply");
+    if (zmq_getsockopt(s, ZMQ_RCVMORE, &more, &more_len) != 0 || more)
+        return ab_seterr(err, AB_ERRLEN, "reply has more than one frame");
+    if ((size_t)n != m->len || memcmp(m->reply, m->body, m->len) != 0)
+        return reply_mismatch(m, n, err);
+    return AB_OK;
+}
+
+/* ---- echo backends ------------------------------------------------------ */
+
+/* Echo one single-frame request; -1 when the socket fails (ETERM at stop). */
+static int echo_one(void *s)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int rc = zmq_msg_recv(&msg, s, 0);
+    if (rc >= 0 && zmq_msg_more(&msg)) {
+        fprintf(stderr, "bench_broker: backend got a multi-frame request\n");
+        rc = -1;
+    }
+    if (rc >= 0)
+        rc = zmq_msg_send(&msg, s, 0);
+    zmq_msg_close(&msg);
+    return rc < 0 ? -1 : 0;
+}
+
+static void *echo_main(void *arg)
+{
+    struct backend *b = arg;
+    while (echo_one(b->sock) == 0) {
+    }
+    zmq_close(b->sock);
+    return NULL;
+}
+
+/* Stop the backends started so far: context shutdown ends their receive. */
+static void backends_stop(struct backends *bk)
+{
+    zmq_ctx_shutdown(bk->ctx);
+    for (int i = 0; i < bk->n; i++)
+        pthread_join(bk->b[i].thread, NULL);
+    zmq_ctx_term(bk->ctx);
+    bk->n = 0;
+}
+
+static int backend_start(struct backends *bk, char *err)
+{
+    struct backend *b = &bk->b[bk->n];
+    b->sock = bench_socket(bk->ctx, ZMQ_REP, -1, err);
+    if (!b->sock)
+        return AB_ERR;
+    if (bind_ephemeral(b->sock, bk->eps.addr[bk->n], err) != AB_OK) {
+        zmq_close(b->sock);
+        return AB_ERR;
+    }
+    if (pthread_create(&b->thread, NULL, echo_main, b) != 0) {
+        zmq_close(b->sock);
+        return ab_seterr(err, AB_ERRLEN, "pthread_create failed for a backend");
+    }
+    bk->n++;
+    bk->eps.n = bk->n;
+    return AB_OK;
+}
+
+/* n REP echo threads, each bound to its own free loopback port. */
+static int backends_start(struct backends *bk, int n, char *err)
+{
+    bk->n = 0;
+    bk->ctx = zmq_ctx_new();
+    if (!bk->ctx)
+        return zmq_fail(err, "zmq_ctx_new");
+    while (bk->n < n) {
+        if (backend_start(bk, err) != AB_OK) {
+            backends_stop(bk);
+            return AB_ERR;
+        }
+    }
+    return AB_OK;
+}
+
+/* ---- zmq_proxy ---------------------------------------------------------- */
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *p = arg;
+    zmq_proxy(p->front, p->back, NULL);   /* returns on context shutdown */
+    zmq_close(p->front);
+    zmq_close(p->back);
+    return NULL;
+}
+
+/* ROUTER frontend on a free port, DEALER to every backend, in its own
+ * context (own I/O thread) as a separate broker would have. */
+static int proxy_start(struct proxy *p, const struct endpoints *backends, struct endpoints *front,
+                       char *err)
+{
+    int rc = AB_ERR;
+    p->ctx = zmq_ctx_new();
+    if (!p->ctx)
+        return zmq_fail(err, "zmq_ctx_new");
+    p->front = bench_socket(p->ctx, ZMQ_ROUTER, -1, err);
+    p->back = p->front ? bench_socket(p->ctx, ZMQ_DEALER, -1, err) : NULL;
+    front->n = 1;
+    if (p->back && bind_ephemeral(p->front, front->addr[0], err) == AB_OK &&
+        connect_all(p->back, backends, err) == AB_OK)
+        rc = pthread_create(&p->thread, NULL, proxy_main, p) == 0
+                 ? AB_OK : ab_seterr(err, AB_ERRLEN, "pthread_create failed for the proxy");
+    if (rc == AB_OK)
+        return AB_OK;
+    if (p->front)
+        zmq_close(p->front);
+    if (p->back)
+        zmq_close(p->back);
+    zmq_ctx_term(p->ctx);
+    return AB_ERR;
+}
+
+static void proxy_stop(struct proxy *p)
+{
+    zmq_ctx_shutdown(p->ctx);
+    pthread_join(p->thread, NULL);
+    zmq_ctx_term(p->ctx);
+}
+
+/* ---- agentbusd child ---------------------------------------------------- */
+
+/* A TCP port nobody listens on right now (agentbusd binds every address on it). */
+static int free_port(int *port, char *err)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+             getsockname(fd, (struct sockaddr *)&a, &len) != 0;
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        return ab_seterr(err, AB_ERRLEN, "finding a free port: %s", strerror(errno));
+    *port = ntohs(a.sin_port);
+    return AB_OK;
+}
+
+/* One service on port whose backends are ours, with the pipelining and
+ * queue bounds from the options. */
+static int write_registry(const char *file, int port, const struct endpoints *eps,
+                          const struct opts *o, char *err)
+{
+    FILE *f = fopen(file, "w");
+    if (!f)
+        return ab_seterr(err, AB_ERRLEN, "%s: %s", file, strerror(errno));
+    fprintf(f, "# written by bench_broker for one benchmark round\n"
+               "hosts:\n  %s: {}\nservices:\n  %s:\n    host: %s\n    port: %d\n"
+               "    timeout_ms: %d\n    max_inflight: %d\n    queue_max: %d\n    backends: [",
+            BENCH_HOST, BENCH_SERVICE, BENCH_HOST, port, o->timeout_ms, o->max_inflight,
+            o->queue_max);
+    for (int i = 0; i < eps->n; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", eps->addr[i]);
+    fprintf(f, "]\n");
+    if (fclose(f) != 0)
+        return ab_seterr(err, AB_ERRLEN, "%s: %s", file, strerror(errno));
+    return AB_OK;
+}
+
+/* Read the start of agentbusd's log into buf (NUL-terminated, maybe empty). */
+static void read_log(const struct daemon *d, char *buf, size_t size)
+{
+    size_t n = 0;
+    FILE *f = fopen(d->log, "r");
+    if (f) {
+        n = fread(buf, 1, size - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+}
+
+static void show_log(const struct daemon *d)
+{
+    static char buf[LOG_READ_MAX];
+    read_log(d, buf, sizeof buf);
+    fprintf(stderr, "---- agentbusd log (%s) ----\n%s---- end of agentbusd log ----\n", d->log, buf);
+}
+
+/* Start agentbusd with stdout/stderr to the log file; it dies with us. */
+static int daemon_spawn(struct daemon *d, const char *exe, char *err)
+{
+    char *const argv[] = {(char *)exe, "--registry", d->registry, "--host", BENCH_HOST, NULL};
+    int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return ab_seterr(err, AB_ERRLEN, "%s: %s", d->log, strerror(errno));
+    d->pid = fork();
+    if (d->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(fd);
+    if (d->pid < 0) {
+        d->pid = 0;
+        return ab_seterr(err, AB_ERRLEN, "fork: %s", strerror(errno));
+    }
+    return AB_OK;
+}
+
+/* Reap agentbusd if it exited within timeout_ms; AB_OK only for exit 0. */
+static int daemon_reap(struct daemon *d, int timeout_ms, char *err)
+{
+    int status = 0;
+    for (int waited = 0; waited <= timeout_ms; waited += POLL_MS) {
+        pid_t r = waitpid(d->pid, &status, WNOHANG);
+        if (r == d->pid) {
+            d->pid = 0;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return AB_OK;
+            return ab_seterr(err, AB_ERRLEN, "agentbusd exited with %s %d",
+                             WIFEXITED(status) ? "status" : "signal",
+                             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        }
+        sleep_ms(POLL_MS);
+    }
+    return ab_seterr(err, AB_ERRLEN, "agentbusd still running after %d ms", timeout_ms);
+}
+
+/* Wait for the `ready` log line; fail if agentbusd exits or is slow. */
+static int daemon_wait_ready(struct daemon *d, int timeout_ms, char *err)
+{
+    static char buf[LOG_READ_MAX];
+    for (int waited = 0; waited <= timeout_ms; waited += POLL_MS) {
+        read_log(d, buf, sizeof buf);
+        if (strstr(buf, " ready host="))
+            return AB_OK;
+        char why[AB_ERRLEN] = "status 0";
+        if (daemon_reap(d, 0, why) == AB_OK || d->pid == 0)
+            return ab_seterr(err, AB_ERRLEN, "agentbusd exited before ready (%s)", why);
+        sleep_ms(POLL_MS);
+    }
+    return ab_seterr(err, AB_ERRLEN, "agentbusd not ready within %d ms", timeout_ms);
+}
+
+/* SIGTERM and wait (bounded), SIGKILL if it hangs; then drop the temp
+ * files, showing the log first if anything went wrong. */
+static int daemon_stop(struct daemon *d, int timeout_ms, char *err)
+{
+    int rc = AB_OK;
+    if (d->pid) {
+        kill(d->pid, SIGTERM);
+        rc = daemon_reap(d, timeout_ms, err);
+    }
+    if (d->pid) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+        d->pid = 0;
+    }
+    if (rc != AB_OK)
+        show_log(d);
+    unlink(d->registry);
+    unlink(d->log);
+    rmdir(d->dir);
+    return rc;
+}
+
+static int daemon_prepare(struct daemon *d, const struct endpoints *backends, const struct opts *o,
+                          int *port, char *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (snprintf(d->dir, sizeof d->dir, "%s/bench_broker.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+            (int)sizeof d->dir || !mkdtemp(d->dir))
+        return ab_seterr(err, AB_ERRLEN, "mkdtemp %s: %s", d->dir, strerror(errno));
+    snprintf(d->registry, sizeof d->registry, "%s/registry.yaml", d->dir);
+    snprintf(d->log, sizeof d->log, "%s/agentbusd.log", d->dir);
+    if (free_port(port, err) != AB_OK)
+        return AB_ERR;
+    return write_registry(d->registry, *port, backends, o, err);
+}
+
+/* agentbusd serving one service in front of the backends, ready to use. */
+static int daemon_start(struct daemon *d, const struct endpoints *backends, const struct opts *o,
+                        struct endpoints *front, char *err)
+{
+    char stop_err[AB_ERRLEN];
+    int port = 0;
+    d->pid = 0;
+    if (access(o->agentbusd, X_OK) != 0)
+        return ab_seterr(err, AB_ERRLEN, "agentbusd not found at %s (build it or pass --agentbusd)",
+                         o->agentbusd);
+    if (daemon_prepare(d, backends, o, &port, err) != AB_OK ||
+        daemon_spawn(d, o->agentbusd, err) != AB_OK ||
+        daemon_wait_ready(d, o->timeout_ms, err) != AB_OK) {
+        show_log(d);
+        daemon_stop(d, o->timeout_ms, stop_err);
+        return AB_ERR;
+    }
+    front->n = 1;
+    snprintf(front->addr[0], ENDPOINT_LEN, "tcp://127.0.0.1:%d", port);
+    return AB_OK;
+}
+
+/* VmHWM (peak) and VmRSS of a live process, in kB. */
+static int read_rss(pid_t pid, struct figures *f, char *err)
+{
+    char file[64], line[256];
+    snprintf(file, sizeof file, "/proc/%d/status", (int)pid);
+    FILE *st = fopen(file, "r");
+    if (!st)
+        return ab_seterr(err, AB_ERRLEN, "%s: %s", file, strerror(errno));
+    while (fgets(line, sizeof line, st)) {
+        sscanf(line, "VmHWM: %lf", &f->hwm_kb);
+        sscanf(line, "VmRSS: %lf", &f->rss_kb);
+    }
+    fclose(st);
+    return AB_OK;
+}
+
+/* ---- the path under test ------------------------------------------------ */
+
+static int path_start(struct path *p, enum mode m, const struct endpoints *backends,
+                      const struct opts *o, char *err)
+{
+    p->mode = m;
+    switch (m) {
+    case MODE_DIRECT:
+        p->tput = *backends;
+        p->lat.n = 1;   /* a plain REQ->REP */
+        memcpy(p->lat.addr[0], backends->addr[0], ENDPOINT_LEN);
+        return AB_OK;
+    case MODE_PROXY:
+        if (proxy_start(&p->proxy, backends, &p->lat, err) != AB_OK)
+            return AB_ERR;
+        break;
+    default:
+        if (daemon_start(&p->daemon, backends, o, &p->lat, err) != AB_OK)
+            return AB_ERR;
+        break;
+    }
+    p->tput = p->lat;
+    return AB_OK;
+}
+
+static int path_stop(struct path *p, const struct opts *o, char *err)
+{
+    if (p->mode == MODE_PROXY)
+        proxy_stop(&p->proxy);
+    if (p->mode == MODE_AGENTBUSD)
+        return daemon_stop(&p->daemon, o->timeout_ms, err);
+    return AB_OK;
+}
+
+/* ---- latency: one client ----------------------------------------------- */
+
+/* p50/p99 (nearest rank) and mean of n samples; sorts them. */
+static void summarize(double *v, int n, struct figures *f)
+{
+    double sum = 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    for (int i = 0; i < n; i++)
+        sum += v[i];
+    f->p50_us = v[(n * 50 + 99) / 100 - 1];
+    f->p99_us = v[(n * 99 + 99) / 100 - 1];
+    f->mean_us = sum / n;
+}
+
+/* Warm up, then time each of --lat-requests round trips into samples. */
+static int latency_loop(void *s, const struct opts *o, double *samples, char *err)
+{
+    struct msgbuf m;
+    int rc = msgbuf_init(&m, (size_t)o->body_bytes, 0, err);
+    if (rc != AB_OK)
+        return AB_ERR;
+    for (int i = -o->lat_warmup; rc == AB_OK && i < o->lat_requests; i++) {
+        double t0 = now_us();
+        rc = round_trip(s, &m, err);
+        if (i >= 0)
+            samples[i] = now_us() - t0;
+    }
+    msgbuf_free(&m);
+    return rc;
+}
+
+static int measure_latency(struct bench *b, const struct endpoints *eps, struct figures *f,
+                           char *err)
+{
+    void *s = req_socket(b->ctx, eps, b->o->timeout_ms, err);
+    if (!s)
+        return AB_ERR;
+    int rc = latency_loop(s, b->o, b->samples, err);
+    zmq_close(s);
+    if (rc == AB_OK)
+        summarize(b->samples, b->o->lat_requests, f);
+    return rc;
+}
+
+/* ---- throughput: many clients ------------------------------------------- */
+
+enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+
+/* State the load threads share; the first failure wins err. */
+struct load {
+    void *ctx;
+    const struct endpoints *eps;
+    const struct opts *o;
+    atomic_int phase;
+    atomic_int failed;
+    pthread_mutex_t mu;
+    char err[AB_ERRLEN];
+};
+
+struct client {
+    pthread_t thread;
+    struct load *load;
+    int id;
+    uint64_t done;           /* round trips completed while measuring */
+};
+
+static void load_fail(struct load *l, const char *err)
+{
+    pthread_mutex_lock(&l->mu);
+    if (!atomic_exchange(&l->failed, 1))
+        snprintf(l->err, sizeof l->err, "%s", err);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Round trips back to back until told to stop or any client fails. */
+static int client_loop(struct client *c, void *s, char *err)
+{
+    struct load *l = c->load;
+    struct msgbuf m;
+    int rc = msgbuf_init(&m, (size_t)l->o->body_bytes, c->id, err);
+    if (rc != AB_OK)
+        return AB_ERR;
+    while (rc == AB_OK && atomic_load(&l->phase) != PHASE_STOP && !atomic_load(&l->failed)) {
+        rc = round_trip(s, &m, err);
+        if (rc == AB_OK && atomic_load(&l->phase) == PHASE_MEASURE)
+            c->done++;
+    }
+    msgbuf_free(&m);
+    return rc;
+}
+
+static void *client_main(void *arg)
+{
+    struct client *c = arg;
+    char err[AB_ERRLEN];
+    void *s = req_socket(c->load->ctx, c->load->eps, c->load->o->timeout_ms, err);
+    if (!s || client_loop(c, s, err) != AB_OK)
+        load_fail(c->load, err);
+    if (s)
+        zmq_close(s);
+    return NULL;
+}
+
+/* Warm up, count round trips for --seconds, stop; returns req/s. */
+static double drive_load(struct load *l)
+{
+    sleep_ms(l->o->warmup_seconds * 1000);
+    double t0 = now_us();
+    atomic_store(&l->phase, PHASE_MEASURE);
+    sleep_ms(l->o->seconds * 1000);
+    atomic_store(&l->phase, PHASE_STOP);
+    return now_us() - t0;
+}
+
+/* Start up to --clients client threads; returns how many started. */
+static int start_clients(struct load *l, struct client *clients)
+{
+    for (int i = 0; i < l->o->clients; i++) {
+        clients[i] = (struct client){.load = l, .id = i + 1};
+        if (pthread_create(&clients[i].thread, NULL, client_main, &clients[i]) != 0) {
+            load_fail(l, "pthread_create failed for a client");
+            return i;
+        }
+    }
+    return l->o->clients;
+}
+
+static int measure_throughput(struct bench *b, const struct endpoints *eps, struct figures *f,
+                              char *err)
+{
+    static struct client clients[MAX_CLIENTS];
+    struct load l = {.ctx = b->ctx, .eps = eps, .o = b->o, .phase = PHASE_WARMUP};
+    uint64_t total = 0;
+    pthread_mutex_init(&l.mu, NULL);
+    int started = start_clients(&l, clients);
+    double elapsed_us = l.failed ? 0 : drive_load(&l);
+    atomic_store(&l.phase, PHASE_STOP);
+    for (int i = 0; i < started; i++) {
+        pthread_join(clients[i].thread, NULL);
+        total += clients[i].done;
+    }
+    pthread_mutex_destroy(&l.mu);
+    if (l.failed)
+        return ab_seterr(err, AB_ERRLEN, "%s", l.err);
+    f->rps = (double)total / (elapsed_us / 1e6);
+    return AB_OK;
+}
+
+/* ---- rounds ------------------------------------------------------------- */
+
+/* Bring up mode m, measure latency then throughput (then agentbusd's
+ * memory, while it still holds its peak), and tear it down. */
+static int run_mode(struct bench *b, enum mode m, struct figures *f, char *err)
+{
+    struct path p;
+    char stop_err[AB_ERRLEN];
+    if (path_start(&p, m, &b->backends.eps, b->o, err) != AB_OK)
+        return AB_ERR;
+    int rc = measure_latency(b, &p.lat, f, err);
+    if (rc == AB_OK)
+        rc = measure_throughput(b, &p.tput, f, err);
+    if (rc == AB_OK && m == MODE_AGENTBUSD)
+        rc = read_rss(p.daemon.pid, f, err);
+    if (path_stop(&p, b->o, stop_err) != AB_OK && rc == AB_OK)
+        rc = ab_seterr(err, AB_ERRLEN, "stopping: %s", stop_err);
+    return rc;
+}
+
+static void print_progress(int round, const struct opts *o, enum mode m, const struct figures *f)
+{
+    printf("round %d/%d %-10s p50 %8.1f us  p99 %8.1f us  mean %8.1f us  %10.0f req/s\n",
+           round + 1, o->rounds, MODE_LABEL[m], f->p50_us, f->p99_us, f->mean_us, f->rps);
+    fflush(stdout);
+}
+
+/* Round r runs the selected modes starting at mode r % MODE_COUNT. */
+static int run_round(struct bench *b, int r, char *err)
+{
+    for (int k = 0; k < MODE_COUNT; k++) {
+        enum mode m = (enum mode)((r + k) % MODE_COUNT);
+        if (!(b->o->modes & (1u << m)))
+            continue;
+        char why[AB_ERRLEN];
+        if (run_mode(b, m, &b->res[r][m], why) != AB_OK)
+            return ab_seterr(err, AB_ERRLEN, "round %d, %s: %s", r + 1, MODE_LABEL[m], why);
+        print_progress(r, b->o, m, &b->res[r][m]);
+    }
+    return AB_OK;
+}
+
+/* ---- report ------------------------------------------------------------- */
+
+struct metric {
+    const char *label;
+    size_t off;              /* offset of the double in struct figures */
+};
+
+static const struct metric METRICS[] = {
+    {"p50 us", offsetof(struct figures, p50_us)},
+    {"p99 us", offsetof(struct figures, p99_us)},
+    {"mean us", offsetof(struct figures, mean_us)},
+    {"req/s", offsetof(struct figures, rps)},
+};
+
+/* The double at offset off in f. */
+static double field_at(const struct figures *f, size_t off)
+{
+    return *(const double *)(const void *)((const char *)f + off);
+}
+
+/* Median over rounds of metric mt for mode m, or of its ratio to mode
+ * base when base is not MODE_COUNT (ratios are taken per round). */
+static double median_over_rounds(const struct bench *b, enum mode m, enum mode base,
+                                 const struct metric *mt)
+{
+    double v[MAX_ROUNDS];
+    for (int r = 0; r < b->o->rounds; r++) {
+        v[r] = field_at(&b->res[r][m], mt->off);
+        if (base != MODE_COUNT)
+            v[r] /= field_at(&b->res[r][base], mt->off);
+    }
+    return median(v, b->o->rounds);
+}
+
+/* One table row: mode m's medians, or its median ratios to base. */
+static void print_row(const struct bench *b, const char *label, enum mode m, enum mode base)
+{
+    printf("%-22s", label);
+    for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
+        printf(base == MODE_COUNT ? " %12.1f" : " %12.3f", median_over_rounds(b, m, base, &METRICS[i]));
+    printf("\n");
+}
+
+static int has_mode(const struct bench *b, enum mode m)
+{
+    return (b->o->modes & (1u << m)) != 0;
+}
+
+static void print_ratios(const struct bench *b)
+{
+    for (enum mode base = MODE_DIRECT; base < MODE_AGENTBUSD; base++) {
+        char label[64];
+        if (!has_mode(b, base))
+            continue;
+        snprintf(label, sizeof label, "agentbusd/%s", MODE_LABEL[base]);
+        print_row(b, label, MODE_AGENTBUSD, base);
+    }
+}
+
+/* Largest value over rounds of agentbusd's struct figures field at off. */
+static double max_over_rounds(const struct bench *b, size_t off)
+{
+    double max = 0;
+    for (int r = 0; r < b->o->rounds; r++) {
+        double v = field_at(&b->res[r][MODE_AGENTBUSD], off);
+        max = v > max ? v : max;
+    }
+    return max;
+}
+
+static void print_memory(const struct bench *b)
+{
+    printf("agentbusd memory: peak RSS (VmHWM) %.1f MiB, RSS after throughput (VmRSS) %.1f MiB"
+           " (max over rounds)\n", max_over_rounds(b, offsetof(struct figures, hwm_kb)) / 1024,
+           max_over_rounds(b, offsetof(struct figures, rss_kb)) / 1024);
+}
+
+static void print_goals(const struct bench *b)
+{
+    double p50 = median_over_rounds(b, MODE_AGENTBUSD, MODE_PROXY, &METRICS[0]);
+    double rps = median_over_rounds(b, MODE_AGENTBUSD, MODE_PROXY, &METRICS[3]);
+    printf("goals (agentbusd/zmq_proxy): p50 ratio %.3f <= %.2f %s; req/s ratio %.3f >= %.2f %s"
+           " => %s\n", p50, GOAL_P50_RATIO, p50 <= GOAL_P50_RATIO ? "met" : "MISSED",
+           rps, GOAL_RPS_RATIO, rps >= GOAL_RPS_RATIO ? "met" : "MISSED",
+           p50 <= GOAL_P50_RATIO && rps >= GOAL_RPS_RATIO ? "goals met" : "goals NOT met");
+}
+
+static void report(const struct bench *b)
+{
+    printf("\nmedians over %d round(s)\n%-22s", b->o->rounds, "mode");
+    for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
+        printf(" %12s", METRICS[i].label);
+    printf("\n");
+    for (enum mode m = MODE_DIRECT; m < MODE_COUNT; m++)
+        if (has_mode(b, m))
+            print_row(b, MODE_LABEL[m], m, MODE_COUNT);
+    if (!has_mode(b, MODE_AGENTBUSD))
+        return;
+    print_ratios(b);
+    print_memory(b);
+    if (has_mode(b, MODE_PROXY))
+        print_goals(b);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+enum opt_kind { KIND_INT, KIND_SECONDS, KIND_MODES, KIND_PATH };
+
+struct optspec {
+    const char *name;
+    enum opt_kind kind;
+    size_t off;              /* field in struct opts */
+    double min, max;         /* KIND_INT and KIND_SECONDS bounds */
+    const char *help;
+};
+
+#define OPT(name, kind, field, lo, hi, help) {name, kind, offsetof(struct opts, field), lo, hi, help}
+
+static const struct optspec OPTSPECS[] = {
+    OPT("modes", KIND_MODES, modes, 0, 0, "comma list of direct,proxy,agentbusd"),
+    OPT("rounds", KIND_INT, rounds, 1, MAX_ROUNDS, "rounds of every mode, in rotating order"),
+    OPT("lat-requests", KIND_INT, lat_requests, 1, MAX_REQUESTS, "timed round trips, one client"),
+    OPT("lat-warmup", KIND_INT, lat_warmup, 0, MAX_REQUESTS, "untimed round trips before those"),
+    OPT("seconds", KIND_SECONDS, seconds, 0.1, MAX_SECONDS, "throughput measuring time"),
+    OPT("warmup-seconds", KIND_SECONDS, warmup_seconds, 0, MAX_SECONDS, "throughput warm-up time"),
+    OPT("clients", KIND_INT, clients, 1, MAX_CLIENTS, "concurrent throughput clients (REQ each)"),
+    OPT("backends", KIND_INT, backends, 1, MAX_BACKENDS, "REP echo backends"),
+    OPT("body-bytes", KIND_INT, body_bytes, MIN_BODY, MAX_BODY, "request body size"),
+    OPT("timeout-ms", KIND_INT, timeout_ms, 1, MAX_TIMEOUT_MS, "bound on every wait (reply, start, stop)"),
+    OPT("max-inflight", KIND_INT, max_inflight, 1, MAX_INFLIGHT, "agentbusd max_inflight per backend"),
+    OPT("queue-max", KIND_INT, queue_max, 1, MAX_INFLIGHT, "agentbusd queue_max of the service"),
+    OPT("agentbusd", KIND_PATH, agentbusd, 0, 0, "agentbusd binary"),
+};
+
+/* Defaults; agentbusd is looked for in the build tree next to us. */
+static void opts_default(struct opts *o)
+{
+    char exe[PATH_MAX] = ".";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 1] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    *o = (struct opts){.modes = (1u << MODE_COUNT) - 1, .rounds = 3, .lat_requests = 20000,
+                       .lat_warmup = 2000, .seconds = 3, .warmup_seconds = 1, .clients = 32,
+                       .backends = 4, .body_bytes = 512, .timeout_ms = 5000,
+                       .max_inflight = 64, .queue_max = 4096};
+    snprintf(o->agentbusd, sizeof o->agentbusd, "%s/../broker/agentbusd", exe);
+}
+
+static void print_value(FILE *out, const struct optspec *s, const struct opts *o)
+{
+    const void *field = (const char *)o + s->off;
+    if (s->kind == KIND_INT)
+        fprintf(out, "%d", *(const int *)field);
+    else if (s->kind == KIND_SECONDS)
+        fprintf(out, "%g", *(const double *)field);
+    else if (s->kind == KIND_PATH)
+        fprintf(out, "%s", (const char *)field);
+    else
+        for (int m = 0; m < MODE_COUNT; m++)
+            fprintf(out, "%s%s", m ? "," : "", MODE_OPT[m]);
+}
+
+static void usage(FILE *out)
+{
+    struct opts d;
+    opts_default(&d);
+    fprintf(out, "usage: bench_broker [options]\n"
+                 "Measures direct REQ->REP, zmq_proxy and agentbusd on the same workload.\n");
+    for (size_t i = 0; i < AB_ARRAY_LEN(OPTSPECS); i++) {
+        fprintf(out, "  --%-16s %s (default ", OPTSPECS[i].name, OPTSPECS[i].help);
+        print_value(out, &OPTSPECS[i], &d);
+        fprintf(out, ")\n");
+    }
+    fprintf(out, "  --%-16s this text\n", "help");
+}
+
+static int parse_modes(const char *text, unsigned *modes, char *err)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", text);
+    *modes = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int m = 0;
+        while (m < MODE_COUNT && strcmp(t, MODE_OPT[m]) != 0)
+            m++;
+        if (m == MODE_COUNT)
+            return ab_seterr(err, AB_ERRLEN, "--modes: unknown mode '%s'", t);
+        *modes |= 1u << m;
+    }
+    return *modes ? AB_OK : ab_seterr(err, AB_ERRLEN, "--modes: empty");
+}
+
+/* Store text into the field s names, within the bounds s gives. */
+static int opt_set(const struct optspec *s, const char *text, struct opts *o, char *err)
+{
+    void *field = (char *)o + s->off;
+    char *end = NULL;
+    if (s->kind == KIND_MODES)
+        return parse_modes(text, field, err);
+    if (s->kind == KIND_PATH)
+        return snprintf(field, PATH_MAX, "%s", text) < PATH_MAX
+                   ? AB_OK : ab_seterr(err, AB_ERRLEN, "--%s: path too long", s->name);
+    double v = strtod(text, &end);
+    if (end == text || *end || v < s->min || v > s->max || (s->kind == KIND_INT && v != (int)v))
+        return ab_seterr(err, AB_ERRLEN, "--%s: want %s in [%g, %g], got '%s'", s->name,
+                         s->kind == KIND_INT ? "an integer" : "a number", s->min, s->max, text);
+    if (s->kind == KIND_INT)
+        *(int *)field = (int)v;
+    else
+        *(double *)field = v;
+    return AB_OK;
+}
+
+/* getopt_long returns OPT_VAL + i for OPTSPECS[i]: above any character
+ * it returns for errors, and 0 is --help setting its flag. */
+#define OPT_VAL 256
+
+/* Fill o from argv (*help set by --help); AB_ERR on a usage error. */
+static int parse_options(int argc, char **argv, struct opts *o, int *help, char *err)
+{
+    struct option longs[AB_ARRAY_LEN(OPTSPECS) + 2] = {{0}};
+    int n = (int)AB_ARRAY_LEN(OPTSPECS);
+    for (int i = 0; i < n; i++)
+        longs[i] = (struct option){OPTSPECS[i].name, required_argument, NULL, OPT_VAL + i};
+    longs[n] = (struct option){"help", no_argument, help, 1};
+    opts_default(o);
+    for (int c; (c = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
+        if (c != 0 && c < OPT_VAL)
+            return ab_seterr(err, AB_ERRLEN, "bad option");
+        if (c != 0 && opt_set(&OPTSPECS[c - OPT_VAL], optarg, o, err) != AB_OK)
+            return AB_ERR;
+    }
+    if (optind < argc)
+        return ab_seterr(err, AB_ERRLEN, "unexpected argument '%s'", argv[optind]);
+    return AB_OK;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void print_setup(const struct opts *o)
+{
+    printf("bench_broker: %d B bodies, %d REP echo backends, %d round(s)\n"
+           "  latency:    1 client, %d round trips after %d warm-up\n"
+           "  throughput: %d clients, %g s after %g s warm-up\n",
+           o->body_bytes, o->backends, o->rounds, o->lat_requests, o->lat_warmup, o->clients,
+           o->seconds, o->warmup_seconds);
+    fflush(stdout);
+}
+
+static int run_rounds(struct bench *b, char *err)
+{
+    for (int r = 0; r < b->o->rounds; r++)
+        if (run_round(b, r, err) != AB_OK)
+            return AB_ERR;
+    return AB_OK;
+}
+
+static int run(struct bench *b, char *err)
+{
+    b->ctx = zmq_ctx_new();
+    b->samples = malloc(sizeof *b->samples * (size_t)b->o->lat_requests);
+    if (!b->ctx || !b->samples) {
+        free(b->samples);
+        return ab_seterr(err, AB_ERRLEN, "out of memory");
+    }
+    int rc = backends_start(&b->backends, b->o->backends, err);
+    if (rc == AB_OK) {
+        rc = run_rounds(b, err);
+        backends_stop(&b->backends);
+    }
+    zmq_ctx_term(b->ctx);
+    free(b->samples);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static struct opts o;
+    static struct bench b;
+    char err[AB_ERRLEN] = "";
+    int help = 0;
+    if (parse_options(argc, argv, &o, &help, err) != AB_OK) {
+        fprintf(stderr, "bench_broker: %s\n", err);
+        usage(stderr);
+        return 2;
+    }
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    print_setup(&o);
+    b.o = &o;
+    if (run(&b, err) != AB_OK) {
+        fprintf(stderr, "bench_broker: FAILED: %s\n", err);
+        return 1;
+    }
+    report(&b);
+    return 0;
+}

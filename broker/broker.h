@@ -1,0 +1,61 @@
+/*
+ * broker.h: the daemon as a whole: the loop, the ZMQ context, the live
+ * registry and its services, signals, reload and graceful shutdown.
+ */
+#ifndef AB_BROKER_H
+#define AB_BROKER_H
+
+#include "registry.h"
+#include "request.h"
+#include "service.h"
+#include "zsock.h"
+
+#include <uv.h>
+
+#define BROKER_DEFAULT_DRAIN_MS 5000
+#define BROKER_DEFAULT_IO_BATCH 64
+#define BROKER_DEFAULT_MAX_REQUESTS 100000
+#define BROKER_DEFAULT_LINGER_MS 1000
+
+typedef struct broker_opts {
+    const char *registry_path;
+    const char *host;
+    const char *bind_address; /* where service ports are bound ("*") */
+    int drain_ms;         /* SIGTERM: how long pending requests may finish */
+    int io_batch;         /* messages per socket per loop tick */
+    size_t max_requests;  /* requests alive at once, all services */
+    int linger_ms;        /* how long replies may flush at exit */
+} broker_opts;
+
+typedef enum broker_state { BROKER_RUNNING, BROKER_DRAINING, BROKER_CLOSING } broker_state;
+
+typedef struct broker {
+    uv_loop_t *loop;
+    void *zctx;
+    broker_opts opts;
+    broker_state state;
+    zsock_sched sched;
+    reqpool pool;
+    registry *reg;
+    service **svcs;
+    size_t nsvcs;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+    uv_timer_t drain_timer;
+    size_t drain_start;   /* pending requests when SIGTERM came */
+    size_t abandoned;     /* of those, answered with an error at the deadline */
+} broker;
+
+/* Load the registry, bind every service, install signal handlers. On AB_ERR
+ * the process should exit 1: err has already been logged line by line. */
+int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
+                char *err, size_t errlen);
+/* Run until shut down; frees everything. Returns the process exit code. */
+int broker_run(broker *br);
+/* Free what outlives the loop. Safe after a failed broker_init. */
+void broker_free(broker *br);
+
+/* A request has just been answered: lets shutdown finish when drained. */
+void broker_request_done(broker *br);
+int broker_accepting(const broker *br);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * cli_main.c: the `agentbus` tool's entry point. It only dispatches to the
+ * subcommands declared in cli.h and prints usage and version.
+ */
+#include "cli.h"
+
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Set from project(VERSION) by the build; the fallback keeps a bare
+ * compiler invocation working. */
+#ifndef AB_VERSION
+#define AB_VERSION "0.1.0"
+#endif
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *example;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"check", cli_check, "validate a registry file and print its port table",
+     "agentbus check deploy/registry.example.yaml"},
+    {"json2mp", cli_json2mp, "transcode a JSON body to msgpack (stdin/stdout by default)",
+     "agentbus json2mp request.json request.mp"},
+    {"mp2json", cli_mp2json, "transcode a msgpack body to JSON (stdin/stdout by default)",
+     "agentbus mp2json request.mp"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: agentbus COMMAND [ARGS...]\n"
+                 "       agentbus --help | --version\n\ncommands:\n");
+    for (size_t i = 0; i < AB_ARRAY_LEN(subcommands); i++)
+        fprintf(out, "  %-8s %s\n           e.g. %s\n", subcommands[i].name,
+                subcommands[i].summary, subcommands[i].example);
+    fprintf(out, "\n'agentbus COMMAND --help' describes one command.\n");
+}
+
+/* Exit codes follow cli.h: 0 success, 1 input rejected, 2 usage error. */
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("agentbus %s\n", AB_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < AB_ARRAY_LEN(subcommands); i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0)
+            return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "agentbus: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

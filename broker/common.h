@@ -1,0 +1,25 @@
+/*
+ * common.h: conventions shared by every broker module.
+ *
+ * Low-level helpers return AB_OK or AB_ERR and, on AB_ERR, fill a
+ * caller-supplied error buffer of AB_ERRLEN bytes with one human line.
+ * A function that returns AB_ERR has not taken ownership of anything and
+ * will never call the callback it was given.
+ */
+#ifndef AB_COMMON_H
+#define AB_COMMON_H
+
+#include <stddef.h>
+
+#define AB_OK 0
+#define AB_ERR (-1)
+#define AB_ERRLEN 512
+
+#define AB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define AB_UNUSED(x) ((void)(x))
+
+/* Format into an error buffer (NULL-safe); always returns AB_ERR. */
+int ab_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

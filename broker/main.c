@@ -1,0 +1,179 @@
+/*
+ * main.c: agentbusd's command line. Parses options, then hands over to
+ * broker.c. Exit codes: 0 clean shutdown, 1 could not start, 2 bad usage.
+ */
+#include "broker.h"
+#include "common.h"
+#include "log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define AB_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: agentbusd --registry FILE --host NAME [options]\n"
+"\n"
+"Per-host ZeroMQ broker: binds every service port of the registry, accepts\n"
+"unchanged REQ/DEALER clients and forwards to the REP agents listed as\n"
+"backends. Every request gets exactly one reply: the agent's, or a JSON error.\n"
+"\n"
+"  -r, --registry FILE    registry file (or $AGENTBUS_REGISTRY)\n"
+"  -H, --host NAME        this broker's host name in the registry\n"
+"                         (or $AGENTBUS_HOST)\n"
+"      --bind ADDR        address service ports are bound on (default *)\n"
+"      --drain-ms N       on SIGTERM, how long pending requests may finish\n"
+"                         (default %d)\n"
+"      --io-batch N       messages read per socket per loop turn (default %d)\n"
+"      --max-requests N   requests held at once, all services (default %d)\n"
+"      --linger-ms N      how long final replies may flush at exit (default %d)\n"
+"      --log-level LVL    debug, info, warn or error (default info)\n"
+"  -h, --help             this text\n"
+"  -V, --version          print the version\n"
+"\n"
+"Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the registry (a bad\n"
+"file is rejected and the old one keeps serving); SIGUSR1 logs statistics.\n"
+"Check a registry first with: agentbus check FILE\n",
+            BROKER_DEFAULT_DRAIN_MS, BROKER_DEFAULT_IO_BATCH,
+            BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS);
+}
+
+/* Parse a decimal integer in [min, max]. */
+static int parse_int(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "agentbusd: %s: '%s' is not a whole number in %ld..%ld\n",
+                opt, s, min, max);
+        return AB_ERR;
+    }
+    *out = v;
+    return AB_OK;
+}
+
+enum { OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_LOG };
+
+static const struct option long_opts[] = {
+    {"registry", required_argument, NULL, 'r'},
+    {"host", required_argument, NULL, 'H'},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"drain-ms", required_argument, NULL, OPT_DRAIN},
+    {"io-batch", required_argument, NULL, OPT_BATCH},
+    {"max-requests", required_argument, NULL, OPT_MAXREQ},
+    {"linger-ms", required_argument, NULL, OPT_LINGER},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Apply one numeric option. */
+static int set_number(broker_opts *o, int opt, const char *arg)
+{
+    long v;
+    switch (opt) {
+    case OPT_DRAIN:
+        if (parse_int("--drain-ms", arg, 0, 3600000, &v) != AB_OK) return AB_ERR;
+        o->drain_ms = (int)v;
+        return AB_OK;
+    case OPT_BATCH:
+        if (parse_int("--io-batch", arg, 1, 100000, &v) != AB_OK) return AB_ERR;
+        o->io_batch = (int)v;
+        return AB_OK;
+    case OPT_MAXREQ:
+        if (parse_int("--max-requests", arg, 1, 100000000, &v) != AB_OK) return AB_ERR;
+        o->max_requests = (size_t)v;
+        return AB_OK;
+    default: /* OPT_LINGER */
+        if (parse_int("--linger-ms", arg, 0, 600000, &v) != AB_OK) return AB_ERR;
+        o->linger_ms = (int)v;
+        return AB_OK;
+    }
+}
+
+/* Returns AB_OK to run, AB_ERR for bad usage, 1 when --help/--version
+ * already answered. */
+static int parse_args(int argc, char **argv, broker_opts *o)
+{
+    int opt;
+    log_level level;
+    while ((opt = getopt_long(argc, argv, "r:H:hV", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case 'r': o->registry_path = optarg; break;
+        case 'H': o->host = optarg; break;
+        case OPT_BIND: o->bind_address = optarg; break;
+        case OPT_LOG:
+            if (log_parse_level(optarg, &level) != AB_OK) {
+                fprintf(stderr, "agentbusd: --log-level: '%s' is not debug, info, "
+                        "warn or error\n", optarg);
+                return AB_ERR;
+            }
+            log_set_level(level);
+            break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("agentbusd %s\n", AB_VERSION); return 1;
+        case '?': return AB_ERR;
+        default:
+            if (set_number(o, opt, optarg) != AB_OK)
+                return AB_ERR;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "agentbusd: unexpected argument '%s'\n", argv[optind]);
+        return AB_ERR;
+    }
+    return AB_OK;
+}
+
+static int require_opts(const broker_opts *o)
+{
+    if (!o->registry_path || !o->host) {
+        fprintf(stderr, "agentbusd: %s is required\n",
+                !o->registry_path ? "--registry FILE" : "--host NAME");
+        return AB_ERR;
+    }
+    return AB_OK;
+}
+
+int main(int argc, char **argv)
+{
+    broker_opts o = {
+        .registry_path = getenv("AGENTBUS_REGISTRY"),
+        .host = getenv("AGENTBUS_HOST"),
+        .bind_address = "*",
+        .drain_ms = BROKER_DEFAULT_DRAIN_MS,
+        .io_batch = BROKER_DEFAULT_IO_BATCH,
+        .max_requests = BROKER_DEFAULT_MAX_REQUESTS,
+        .linger_ms = BROKER_DEFAULT_LINGER_MS,
+    };
+    int rc = parse_args(argc, argv, &o);
+    if (rc == 1)
+        return 0;
+    if (rc != AB_OK || require_opts(&o) != AB_OK) {
+        fprintf(stderr, "Try 'agentbusd --help'.\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    broker br;
+    char err[16384];
+    log_info("start agentbusd %s host=%s registry=%s pid=%ld", AB_VERSION, o.host,
+             o.registry_path, (long)getpid());
+    if (broker_init(&br, uv_default_loop(), &o, err, sizeof err) != AB_OK) {
+        log_lines(LOG_ERROR, "startup failed: ", err);
+        broker_free(&br);
+        return 1;
+    }
+    rc = broker_run(&br);
+    uv_loop_close(uv_default_loop());
+    return rc;
+}

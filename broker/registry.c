@@ -1,0 +1,960 @@
+/*
+ * registry.c: loading and validating the registry file (registry.h has the
+ * API, docs/registry.md the format).
+ *
+ * The file is read whole (bounded), scanned once as raw YAML events to catch
+ * syntax errors and aliases, then loaded with libyaml's document API and
+ * walked section by section. Every problem becomes one diagnostic and the walk
+ * keeps going, so one run of `agentbus check` shows everything to fix.
+ */
+#include "registry.h"
+
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* Bounds; each may be overridden at build time with -D. */
+#ifndef REG_MAX_FILE_BYTES
+#define REG_MAX_FILE_BYTES (1 << 20) /* hand-written files are far smaller */
+#endif
+#ifndef REG_MAX_ENTRIES
+#define REG_MAX_ENTRIES 4096 /* pairs in one mapping: bounds duplicate scans */
+#endif
+#ifndef REG_MAX_BACKENDS
+#define REG_MAX_BACKENDS 64 /* endpoints of one service */
+#endif
+#ifndef REG_MAX_DIAGS
+#define REG_MAX_DIAGS 50 /* diagnostics kept; later ones are only counted */
+#endif
+
+#define REG_NAME_MAX 64        /* service and host names */
+#define REG_IPC_PATH_MAX 107   /* sun_path is 108 bytes with the NUL */
+#define REG_DNS_NAME_MAX 253   /* RFC 1035 */
+#define REG_SUGGEST_MAX 32     /* longer unknown keys get no "did you mean" */
+#define REG_SUGGEST_DIST 2     /* edits a typo may be from the known key */
+#define DIAG_TEXT_MAX 320      /* one diagnostic; longer ones are cut */
+#define DIAG_TAIL_MAX 48       /* room for the "... N more errors" line */
+#define PATH_MAX_LEN 160       /* a dotted field path */
+
+#define NAME_CHARS                                                         \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define DNS_CHARS                                                          \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"
+#define ROOT_FIELD "(root)"
+#define YAML_FIELD "yaml"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* ---------------------------------------------------------------------
+ * Keys of the format
+ * --------------------------------------------------------------------- */
+
+/* A key the format knows; integer keys carry their range and default. */
+typedef struct key_def {
+    const char *name;
+    long long min, max, def;
+    bool zero_ok; /* 0 is valid too, meaning "off" */
+} key_def;
+
+/* Keys of a service entry. The knobs come first because they are also the
+ * keys of `defaults:`; a knob resolves built-in < defaults < service. */
+enum svc_key {
+    K_TIMEOUT, K_INFLIGHT, K_QUEUE, K_MSGBYTES, K_FRAMES, K_HEARTBEAT,
+    NKNOBS,
+    K_HOST = NKNOBS, K_PORT, K_BACKENDS,
+    NSVCKEYS
+};
+
+static const key_def svc_keys[NSVCKEYS] = {
+    [K_TIMEOUT] = {"timeout_ms", 1, 3600000, REG_DEFAULT_TIMEOUT_MS, false},
+    [K_INFLIGHT] = {"max_inflight", 1, 100000, REG_DEFAULT_MAX_INFLIGHT,
+                    false},
+    [K_QUEUE] = {"queue_max", 0, 1000000, REG_DEFAULT_QUEUE_MAX, false},
+    [K_MSGBYTES] = {"max_msg_bytes", 1, 1LL << 30, REG_DEFAULT_MAX_MSG_BYTES,
+                    false},
+    [K_FRAMES] = {"max_frames", 1, 4096, REG_DEFAULT_MAX_FRAMES, false},
+    [K_HEARTBEAT] = {"heartbeat_ms", 100, 3600000, REG_DEFAULT_HEARTBEAT_MS,
+                     true},
+    [K_HOST] = {.name = "host"},
+    [K_PORT] = {"port", 1, 65535, 0, false},
+    [K_BACKENDS] = {.name = "backends"},
+};
+
+enum top_key { T_DEFAULTS, T_HOSTS, T_SERVICES, NTOPKEYS };
+
+static const key_def top_keys[NTOPKEYS] = {
+    [T_DEFAULTS] = {.name = "defaults"},
+    [T_HOSTS] = {.name = "hosts"},
+    [T_SERVICES] = {.name = "services"},
+};
+
+/* Index of NAME in TAB[0..n), or -1. */
+static int key_index(const key_def *tab, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(tab[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---------------------------------------------------------------------
+ * Diagnostics
+ * --------------------------------------------------------------------- */
+
+typedef struct diag_item {
+    int line;
+    char text[DIAG_TEXT_MAX];
+} diag_item;
+
+/* The diagnostics of one load: the first REG_MAX_DIAGS found, kept sorted
+ * by line (stable), and how many were found in all. */
+typedef struct diags {
+    const char *file;
+    diag_item items[REG_MAX_DIAGS];
+    int kept;
+    int total;
+} diags;
+
+/* Control characters (a quoted key may hold a newline) would break the
+ * one-diagnostic-per-line contract, so they become '?'. */
+static void sanitize(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* Records "FILE:LINE: FIELD: message". */
+static void diag_add(diags *d, int line, const char *field, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+static void diag_add(diags *d, int line, const char *field, const char *fmt,
+                     ...)
+{
+    d->total++;
+    if (d->kept == REG_MAX_DIAGS)
+        return;
+    size_t i = (size_t)d->kept++;
+    while (i > 0 && d->items[i - 1].line > line)
+        i--;
+    memmove(&d->items[i + 1], &d->items[i],
+            ((size_t)d->kept - 1 - i) * sizeof d->items[0]);
+    diag_item *it = &d->items[i];
+    it->line = line;
+    int n = snprintf(it->text, sizeof it->text, "%s:%d: %s: ", d->file, line,
+                     field);
+    if (n > 0 && (size_t)n < sizeof it->text) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(it->text + n, sizeof it->text - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    sanitize(it->text);
+}
+
+/* How many leading diagnostics fit, '\n'-joined, in ROOM bytes. */
+static int diag_fitting(const diags *d, size_t room)
+{
+    size_t len = 0;
+    int n = 0;
+    for (; n < d->kept; n++) {
+        len += strlen(d->items[n].text) + (n > 0);
+        if (len > room)
+            break;
+    }
+    return n;
+}
+
+/* Joins the kept diagnostics into ERR, whole lines only, then a line
+ * saying how many were left out by the cap or by ERRLEN. */
+static void diag_write(const diags *d, char *err, size_t errlen)
+{
+    if (!err || !errlen)
+        return;
+    int n = diag_fitting(d, errlen - 1);
+    if (n < d->total)
+        n = diag_fitting(d, errlen > DIAG_TAIL_MAX ? errlen - DIAG_TAIL_MAX
+                                                   : 0);
+    size_t len = 0;
+    err[0] = '\0';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(err + len, errlen - len, "%s%s",
+                                i ? "\n" : "", d->items[i].text);
+    if (n < d->total)
+        snprintf(err + len, errlen - len, "%s... %d more errors omitted",
+                 n ? "\n" : "", d->total - n);
+}
+
+/* ---------------------------------------------------------------------
+ * Loader state and YAML node helpers
+ * --------------------------------------------------------------------- */
+
+typedef struct loader {
+    yaml_document_t doc;
+    registry *reg;
+    long long defaults[NKNOBS]; /* built-ins overlaid with `defaults:` */
+    bool oom;                   /* an allocation failed: the load fails */
+    diags d;
+} loader;
+
+/* Visitor for one pair of a mapping; PATH is the pair's dotted path. */
+typedef void (*pair_fn)(loader *L, const char *path, const yaml_node_t *key,
+                        const yaml_node_t *val, void *ctx);
+
+/* strdup/calloc that remember failure, so callers can carry on walking. */
+static char *dup_str(loader *L, const char *s)
+{
+    char *copy = strdup(s);
+    L->oom |= copy == NULL;
+    return copy;
+}
+
+static void *alloc_array(loader *L, size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    L->oom |= p == NULL;
+    return p;
+}
+
+static const yaml_node_t *node_at(loader *L, yaml_node_item_t id)
+{
+    return yaml_document_get_node(&L->doc, id);
+}
+
+static int node_line(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+/* True for YAML's plain spellings of null: empty, ~ and null. */
+static bool is_null(const yaml_node_t *n)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    if (n->type != YAML_SCALAR_NODE ||
+        n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    for (size_t i = 0; i < AB_ARRAY_LEN(nulls); i++)
+        if (strcmp(scalar(n), nulls[i]) == 0)
+            return true;
+    return false;
+}
+
+/* True if N is of KIND; otherwise reports the mismatch at PATH. */
+static bool want_kind(loader *L, const yaml_node_t *n, yaml_node_type_t kind,
+                      const char *path)
+{
+    static const char *const names[] = {
+        [YAML_NO_NODE] = "nothing", [YAML_SCALAR_NODE] = "a scalar",
+        [YAML_SEQUENCE_NODE] = "a sequence", [YAML_MAPPING_NODE] = "a mapping"};
+    if (n->type == kind)
+        return true;
+    diag_add(&L->d, node_line(n), path, "expected %s, got %s", names[kind],
+             names[n->type]);
+    return false;
+}
+
+static size_t map_size(const yaml_node_t *map)
+{
+    return (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+}
+
+/* PREFIX.KEY into OUT (just KEY at the top level), cut to fit. */
+static void path_join(char out[PATH_MAX_LEN], const char *prefix,
+                      const char *key)
+{
+    snprintf(out, PATH_MAX_LEN, "%s%s%s", prefix, *prefix ? "." : "", key);
+}
+
+/* The pair before END in [FIRST, END) whose key is KEY, or NULL. */
+static const yaml_node_t *earlier_key(loader *L, const yaml_node_pair_t *first,
+                                      const yaml_node_pair_t *end,
+                                      const char *key)
+{
+    for (const yaml_node_pair_t *p = first; p < end; p++) {
+        const yaml_node_t *k = node_at(L, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), key) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+/* Calls FN on each pair of MAP (a mapping at PREFIX) in file order, after
+ * reporting and skipping non-scalar keys and keys seen earlier in MAP:
+ * libyaml accepts repeated keys, and silently taking either would hide a
+ * mistake such as two services with one name. */
+static void map_each(loader *L, const yaml_node_t *map, const char *prefix,
+                     pair_fn fn, void *ctx)
+{
+    const yaml_node_pair_t *first = map->data.mapping.pairs.start;
+    const char *field = *prefix ? prefix : ROOT_FIELD;
+    if (map_size(map) > REG_MAX_ENTRIES) {
+        diag_add(&L->d, node_line(map), field,
+                 "%zu entries, at most " STR(REG_MAX_ENTRIES) " allowed",
+                 map_size(map));
+        return;
+    }
+    for (const yaml_node_pair_t *p = first; p < map->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *key = node_at(L, p->key);
+        char path[PATH_MAX_LEN];
+        if (!want_kind(L, key, YAML_SCALAR_NODE, field))
+            continue;
+        path_join(path, prefix, scalar(key));
+        const yaml_node_t *prev = earlier_key(L, first, p, scalar(key));
+        if (prev)
+            diag_add(&L->d, node_line(key), path,
+                     "defined twice (first at line %d)", node_line(prev));
+        else
+            fn(L, path, key, node_at(L, p->value), ctx);
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Scalar values
+ * --------------------------------------------------------------------- */
+
+/* Parses S as a decimal integer: optional '-', digits, no leading zero.
+ * Stricter than YAML on purpose: YAML 1.1 reads 0755 as octal and 0x15 or
+ * 5581.0 as other numbers, and a registry must mean one thing to every
+ * reader. Values too long to hold saturate, so range checks reject them. */
+static bool parse_decimal(const char *s, long long *out)
+{
+    const char *digits = s + (*s == '-');
+    size_t n = strspn(digits, "0123456789");
+    if (n == 0 || digits[n] != '\0' || (digits[0] == '0' && n > 1))
+        return false;
+    if (n > 18)
+        *out = *s == '-' ? -1 : 1LL << 62;
+    else
+        *out = strtoll(s, NULL, 10);
+    return true;
+}
+
+static bool in_range(const key_def *def, long long v)
+{
+    return (v >= def->min && v <= def->max) || (def->zero_ok && v == 0);
+}
+
+/* Reads N, the value at PATH, as an integer in DEF's range into *OUT;
+ * reports and leaves *OUT alone otherwise. */
+static bool read_int(loader *L, const yaml_node_t *n, const key_def *def,
+                     const char *path, long long *out)
+{
+    long long v;
+    if (!want_kind(L, n, YAML_SCALAR_NODE, path))
+        return false;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        diag_add(&L->d, node_line(n), path,
+                 "expected a decimal integer, got a quoted string");
+        return false;
+    }
+    if (!parse_decimal(scalar(n), &v)) {
+        diag_add(&L->d, node_line(n), path,
+                 "expected a decimal integer, got '%.40s'", scalar(n));
+        return false;
+    }
+    if (!in_range(def, v)) {
+        diag_add(&L->d, node_line(n), path, "%.40s is out of range (%s%lld..%lld)",
+                 scalar(n), def->zero_ok ? "0 or " : "", def->min, def->max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Levenshtein distance, or REG_SUGGEST_MAX when a string is too long to
+ * be worth comparing. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int row[REG_SUGGEST_MAX + 1];
+    if (la > REG_SUGGEST_MAX || lb > REG_SUGGEST_MAX)
+        return REG_SUGGEST_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], sub = diag + (a[i - 1] != b[j - 1]);
+            int best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Reports KEY at PATH as unknown, naming the closest of TAB[0..n) when it
+ * is within REG_SUGGEST_DIST edits (a typo such as "timout_ms"). */
+static void unknown_key(loader *L, const char *path, const yaml_node_t *key,
+                        const key_def *tab, size_t n)
+{
+    const char *best = NULL;
+    int best_dist = REG_SUGGEST_DIST + 1;
+    for (size_t i = 0; i < n; i++) {
+        int dist = edit_distance(scalar(key), tab[i].name);
+        if (dist < best_dist) {
+            best = tab[i].name;
+            best_dist = dist;
+        }
+    }
+    if (best)
+        diag_add(&L->d, node_line(key), path,
+                 "unknown key (did you mean '%s'?)", best);
+    else
+        diag_add(&L->d, node_line(key), path, "unknown key");
+}
+
+/* Host and service names end up in logs and CLI tables: keep them tame. */
+static void check_name(loader *L, const yaml_node_t *key, const char *path)
+{
+    size_t n = strlen(scalar(key));
+    if (n == 0 || n > REG_NAME_MAX || strspn(scalar(key), NAME_CHARS) != n)
+        diag_add(&L->d, node_line(key), path,
+                 "name must be 1.." STR(REG_NAME_MAX)
+                 " characters from [A-Za-z0-9_.-]");
+}
+
+/* ---------------------------------------------------------------------
+ * Endpoints. Each *_problem() returns NULL when its input is valid, else
+ * the reason, phrased to say which form is expected.
+ * --------------------------------------------------------------------- */
+
+static bool port_valid(const char *s)
+{
+    long long v;
+    return parse_decimal(s, &v) && v >= 1 && v <= 65535;
+}
+
+/* A DNS name: letters, digits, '.', '-', no empty label, no edge '-'/'.' */
+static bool dns_name_valid(const char *h, size_t n)
+{
+    return strspn(h, DNS_CHARS) == n && strchr(".-", h[0]) == NULL &&
+           strchr(".-", h[n - 1]) == NULL && strstr(h, "..") == NULL;
+}
+
+/* H is "[ADDR]" (the caller found the ']'). */
+static bool ipv6_valid(const char *h, size_t n)
+{
+    char inner[INET6_ADDRSTRLEN];
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (n < 3 || n - 2 >= sizeof inner)
+        return false;
+    memcpy(inner, h + 1, n - 2);
+    inner[n - 2] = '\0';
+    return inet_pton(AF_INET6, inner, addr) == 1;
+}
+
+static const char *host_problem(const char *h, size_t n)
+{
+    unsigned char addr[sizeof(struct in_addr)];
+    if (n == 0)
+        return "expected tcp://HOST:PORT (the host is missing)";
+    if (strcmp(h, "*") == 0)
+        return "'*' can only bind; name the address the backend listens on";
+    if (h[0] == '[')
+        return ipv6_valid(h, n) ? NULL
+                                : "invalid IPv6 address (expected tcp://[ADDR]:PORT)";
+    if (strspn(h, "0123456789.") == n)
+        return inet_pton(AF_INET, h, addr) == 1 ? NULL : "invalid IPv4 address";
+    if (n > REG_DNS_NAME_MAX || !dns_name_valid(h, n))
+        return "invalid host name (letters, digits, '.' and '-'; "
+               "IPv6 addresses go in [ ])";
+    return NULL;
+}
+
+/* HOSTPORT is what follows tcp://; an IPv6 host is bracketed. */
+static const char *tcp_problem(const char *hostport)
+{
+    char host[REG_DNS_NAME_MAX + 3];
+    const char *sep = strrchr(hostport, ':');
+    if (hostport[0] == '[') {
+        const char *close = strchr(hostport, ']');
+        sep = close && close[1] == ':' ? close + 1 : NULL;
+    }
+    if (!sep)
+        return "expected tcp://HOST:PORT (the port is missing)";
+    if (!port_valid(sep + 1))
+        return "expected tcp://HOST:PORT with PORT a decimal 1..65535";
+    if ((size_t)(sep - hostport) >= sizeof host)
+        return "the host name is too long";
+    snprintf(host, sizeof host, "%.*s", (int)(sep - hostport), hostport);
+    return host_problem(host, strlen(host));
+}
+
+static const char *ipc_problem(const char *path)
+{
+    if (path[0] != '/')
+        return "expected ipc:///ABSOLUTE/PATH";
+    if (strlen(path) > REG_IPC_PATH_MAX)
+        return "the ipc path is longer than " STR(REG_IPC_PATH_MAX) " bytes";
+    return NULL;
+}
+
+/* Backends are connected to, so only connectable forms are accepted. */
+static const char *endpoint_problem(const char *ep)
+{
+    if (strncmp(ep, "tcp://", 6) == 0)
+        return tcp_problem(ep + 6);
+    if (strncmp(ep, "ipc://", 6) == 0)
+        return ipc_problem(ep + 6);
+    return "expected tcp://HOST:PORT or ipc:///ABSOLUTE/PATH";
+}
+
+/* ---------------------------------------------------------------------
+ * Sections
+ * --------------------------------------------------------------------- */
+
+/* Working state for one service entry. */
+typedef struct svc_ctx {
+    reg_service *svc;
+    long long knobs[NKNOBS];
+    unsigned seen; /* bit (1 << svc_key) per key present */
+} svc_ctx;
+
+/* Port in range and not taken by an earlier service. */
+static void read_port(loader *L, const yaml_node_t *n, const char *path,
+                      reg_service *svc)
+{
+    long long port;
+    if (!read_int(L, n, &svc_keys[K_PORT], path, &port))
+        return;
+    for (const reg_service *s = L->reg->services; s < svc; s++) {
+        if (s->port == port) {
+            diag_add(&L->d, node_line(n), path,
+                     "port %lld is already used by service %s (line %d)", port,
+                     s->name, s->line);
+            break;
+        }
+    }
+    svc->port = (int)port;
+}
+
+/* Hosts are loaded before services, so the reference can be checked now. */
+static void read_host_ref(loader *L, const yaml_node_t *n, const char *path,
+                          reg_service *svc)
+{
+    if (!want_kind(L, n, YAML_SCALAR_NODE, path))
+        return;
+    if (!registry_host(L->reg, scalar(n))) {
+        diag_add(&L->d, node_line(n), path,
+                 "unknown host '%.64s' (not listed under hosts)", scalar(n));
+        return;
+    }
+    svc->host = dup_str(L, scalar(n));
+}
+
+/* One backends item: a valid endpoint not listed earlier in the service. */
+static void read_backend(loader *L, const yaml_node_t *n, const char *path,
+                         reg_service *svc)
+{
+    if (!want_kind(L, n, YAML_SCALAR_NODE, path))
+        return;
+    const char *problem = endpoint_problem(scalar(n));
+    if (problem) {
+        diag_add(&L->d, node_line(n), path, "invalid endpoint '%.120s': %s",
+                 scalar(n), problem);
+        return;
+    }
+    for (size_t i = 0; i < svc->nbackends; i++) {
+        if (strcmp(svc->backends[i], scalar(n)) == 0) {
+            diag_add(&L->d, node_line(n), path,
+                     "duplicate endpoint '%.120s'", scalar(n));
+            return;
+        }
+    }
+    char *copy = dup_str(L, scalar(n));
+    if (copy)
+        svc->backends[svc->nbackends++] = copy;
+}
+
+static void read_backends(loader *L, const yaml_node_t *n, const char *path,
+                          reg_service *svc)
+{
+    if (!want_kind(L, n, YAML_SEQUENCE_NODE, path))
+        return;
+    const yaml_node_item_t *first = n->data.sequence.items.start;
+    size_t count = (size_t)(n->data.sequence.items.top - first);
+    if (count == 0 || count > REG_MAX_BACKENDS) {
+        diag_add(&L->d, node_line(n), path,
+                 "needs 1.." STR(REG_MAX_BACKENDS) " endpoints, got %zu", count);
+        return;
+    }
+    svc->backends = alloc_array(L, count, sizeof *svc->backends);
+    for (size_t i = 0; i < count && svc->backends; i++) {
+        char item_path[PATH_MAX_LEN];
+        snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+        read_backend(L, node_at(L, first[i]), item_path, svc);
+    }
+}
+
+static void on_service_key(loader *L, const char *path, const yaml_node_t *key,
+                           const yaml_node_t *val, void *ctx)
+{
+    svc_ctx *c = ctx;
+    int k = key_index(svc_keys, NSVCKEYS, scalar(key));
+    if (k < 0) {
+        unknown_key(L, path, key, svc_keys, NSVCKEYS);
+        return;
+    }
+    c->seen |= 1u << k;
+    switch (k) {
+    case K_PORT: read_port(L, val, path, c->svc); break;
+    case K_HOST: read_host_ref(L, val, path, c->svc); break;
+    case K_BACKENDS: read_backends(L, val, path, c->svc); break;
+    default: read_int(L, val, &svc_keys[k], path, &c->knobs[k]); break;
+    }
+}
+
+/* Reports each required service key (the non-knobs) absent from C. */
+static void require_keys(loader *L, const svc_ctx *c, const char *path, int line)
+{
+    for (int k = K_HOST; k < NSVCKEYS; k++) {
+        char key_path[PATH_MAX_LEN];
+        path_join(key_path, path, svc_keys[k].name);
+        if (!(c->seen & (1u << k)))
+            diag_add(&L->d, line, key_path, "required key is missing");
+    }
+}
+
+static void store_knobs(reg_service *s, const long long v[NKNOBS])
+{
+    s->timeout_ms = (int)v[K_TIMEOUT];
+    s->max_inflight = (int)v[K_INFLIGHT];
+    s->queue_max = (int)v[K_QUEUE];
+    s->max_msg_bytes = (size_t)v[K_MSGBYTES];
+    s->max_frames = (int)v[K_FRAMES];
+    s->heartbeat_ms = (int)v[K_HEARTBEAT];
+}
+
+/* One entry of services:, appended to the registry even when invalid (the
+ * whole registry is then discarded) so later ones can refer to it. */
+static void on_service(loader *L, const char *path, const yaml_node_t *key,
+                       const yaml_node_t *val, void *ctx)
+{
+    char *name = dup_str(L, scalar(key));
+    if (!name)
+        return;
+    svc_ctx c = {.svc = &L->reg->services[L->reg->nservices++]};
+    check_name(L, key, path);
+    c.svc->name = name;
+    c.svc->line = node_line(key);
+    memcpy(c.knobs, L->defaults, sizeof c.knobs);
+    if (want_kind(L, val, YAML_MAPPING_NODE, path)) {
+        map_each(L, val, path, on_service_key, &c);
+        require_keys(L, &c, path, c.svc->line);
+    }
+    store_knobs(c.svc, c.knobs);
+}
+
+/* Host entries take no keys yet (link endpoints and keys come later). */
+static void on_host_key(loader *L, const char *path, const yaml_node_t *key,
+                        const yaml_node_t *val, void *ctx)
+{
+    unknown_key(L, path, key, NULL, 0);
+}
+
+static void on_host(loader *L, const char *path, const yaml_node_t *key,
+                    const yaml_node_t *val, void *ctx)
+{
+    char *name = dup_str(L, scalar(key));
+    if (!name)
+        return;
+    reg_host *h = &L->reg->hosts[L->reg->nhosts++];
+    check_name(L, key, path);
+    h->name = name;
+    h->line = node_line(key);
+    if (!is_null(val) && want_kind(L, val, YAML_MAPPING_NODE, path))
+        map_each(L, val, path, on_host_key, NULL);
+}
+
+static void on_default(loader *L, const char *path, const yaml_node_t *key,
+                       const yaml_node_t *val, void *ctx)
+{
+    int k = key_index(svc_keys, NKNOBS, scalar(key));
+    if (k < 0)
+        unknown_key(L, path, key, svc_keys, NKNOBS);
+    else
+        read_int(L, val, &svc_keys[k], path, &L->defaults[k]);
+}
+
+static void load_hosts(loader *L, const yaml_node_t *n)
+{
+    const char *path = top_keys[T_HOSTS].name;
+    if (!is_null(n) && !want_kind(L, n, YAML_MAPPING_NODE, path))
+        return;
+    if (is_null(n) || map_size(n) == 0) {
+        diag_add(&L->d, node_line(n), path, "at least one host is required");
+        return;
+    }
+    L->reg->hosts = alloc_array(L, map_size(n), sizeof *L->reg->hosts);
+    if (L->reg->hosts)
+        map_each(L, n, path, on_host, NULL);
+}
+
+static void load_defaults(loader *L, const yaml_node_t *n)
+{
+    const char *path = top_keys[T_DEFAULTS].name;
+    if (!is_null(n) && want_kind(L, n, YAML_MAPPING_NODE, path))
+        map_each(L, n, path, on_default, NULL);
+}
+
+/* An empty (or null) services: is valid: a host may run no services. */
+static void load_services(loader *L, const yaml_node_t *n)
+{
+    const char *path = top_keys[T_SERVICES].name;
+    if (is_null(n) || !want_kind(L, n, YAML_MAPPING_NODE, path))
+        return;
+    L->reg->services = alloc_array(L, map_size(n), sizeof *L->reg->services);
+    if (L->reg->services)
+        map_each(L, n, path, on_service, NULL);
+}
+
+static void on_top_key(loader *L, const char *path, const yaml_node_t *key,
+                       const yaml_node_t *val, void *ctx)
+{
+    const yaml_node_t **sections = ctx;
+    int k = key_index(top_keys, NTOPKEYS, scalar(key));
+    if (k < 0)
+        unknown_key(L, path, key, top_keys, NTOPKEYS);
+    else
+        sections[k] = val;
+}
+
+/* Sections are loaded in dependency order, whatever their order in the
+ * file: hosts (services refer to them), defaults (services inherit them),
+ * services. */
+static void load_root(loader *L)
+{
+    const yaml_node_t *root = yaml_document_get_root_node(&L->doc);
+    const yaml_node_t *sections[NTOPKEYS] = {NULL};
+    if (!root) {
+        diag_add(&L->d, 1, ROOT_FIELD,
+                 "the file is empty; expected a mapping with hosts and services");
+        return;
+    }
+    if (!want_kind(L, root, YAML_MAPPING_NODE, ROOT_FIELD))
+        return;
+    map_each(L, root, "", on_top_key, sections);
+    for (int k = T_HOSTS; k <= T_SERVICES; k++)
+        if (!sections[k])
+            diag_add(&L->d, node_line(root), top_keys[k].name,
+                     "required key is missing");
+    if (sections[T_HOSTS])
+        load_hosts(L, sections[T_HOSTS]);
+    if (sections[T_DEFAULTS])
+        load_defaults(L, sections[T_DEFAULTS]);
+    if (sections[T_SERVICES])
+        load_services(L, sections[T_SERVICES]);
+}
+
+/* ---------------------------------------------------------------------
+ * Reading and parsing
+ * --------------------------------------------------------------------- */
+
+/* Reads PATH whole into a new buffer, refusing files over the bound. */
+static int read_whole(const char *path, char **out, size_t *outlen, char *err,
+                      size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ab_seterr(err, errlen, "%s: cannot open: %s", path,
+                         strerror(errno));
+    char *buf = malloc((size_t)REG_MAX_FILE_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)REG_MAX_FILE_BYTES + 1, f) : 0;
+    int read_errno = !buf ? ENOMEM : ferror(f) ? errno : 0;
+    fclose(f);
+    if (read_errno || n > REG_MAX_FILE_BYTES) {
+        free(buf);
+        if (read_errno)
+            return ab_seterr(err, errlen, "%s: cannot read: %s", path,
+                             strerror(read_errno));
+        return ab_seterr(err, errlen,
+                         "%s: file is larger than %d bytes (the limit for a "
+                         "registry)", path, REG_MAX_FILE_BYTES);
+    }
+    *out = buf;
+    *outlen = n;
+    return AB_OK;
+}
+
+/* libyaml's problem, with the construct it was in ("while parsing a flow
+ * sequence") and where that began, which is often the line to fix. */
+static void report_parser_error(loader *L, const yaml_parser_t *p)
+{
+    if (p->error == YAML_MEMORY_ERROR) {
+        L->oom = true;
+        return;
+    }
+    int line = (int)p->problem_mark.line + 1;
+    const char *problem = p->problem ? p->problem : "syntax error";
+    if (p->context)
+        diag_add(&L->d, line, YAML_FIELD, "%s (%s started at line %d)",
+                 problem, p->context, (int)p->context_mark.line + 1);
+    else
+        diag_add(&L->d, line, YAML_FIELD, "%s", problem);
+}
+
+/* Reports what the document loader would not: aliases (rejected, so that
+ * no input can make the walk revisit shared nodes, as in "billion laughs")
+ * and documents after the first. */
+static bool check_event(loader *L, const yaml_event_t *ev, int *docs)
+{
+    int line = (int)ev->start_mark.line + 1;
+    if (ev->type == YAML_ALIAS_EVENT) {
+        diag_add(&L->d, line, YAML_FIELD,
+                 "alias *%.40s: anchors and aliases are not supported",
+                 (const char *)ev->data.alias.anchor);
+        return false;
+    }
+    if (ev->type == YAML_DOCUMENT_START_EVENT && ++*docs > 1) {
+        diag_add(&L->d, line, YAML_FIELD, "only one YAML document is allowed");
+        return false;
+    }
+    return true;
+}
+
+/* First pass over TEXT as raw events; true when the document may be
+ * loaded (no syntax error, no alias, one document). */
+static bool scan_events(loader *L, const char *text, size_t len)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    bool ok = true, done = false;
+    int docs = 0;
+    if (!yaml_parser_initialize(&p)) {
+        L->oom = true;
+        return false;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    while (!done) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            report_parser_error(L, &p);
+            ok = false;
+            break;
+        }
+        ok &= check_event(L, &ev, &docs);
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return ok;
+}
+
+/* Second pass: builds L->doc (deleted by the caller on success). */
+static bool load_document(loader *L, const char *text, size_t len)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        L->oom = true;
+        return false;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    bool ok = yaml_parser_load(&p, &L->doc) != 0;
+    if (!ok)
+        report_parser_error(L, &p);
+    yaml_parser_delete(&p);
+    return ok;
+}
+
+/* ---------------------------------------------------------------------
+ * API
+ * --------------------------------------------------------------------- */
+
+static void loader_init(loader *L, const char *path)
+{
+    L->d.file = path;
+    for (int k = 0; k < NKNOBS; k++)
+        L->defaults[k] = svc_keys[k].def;
+    L->reg = alloc_array(L, 1, sizeof *L->reg);
+    if (L->reg)
+        L->reg->path = dup_str(L, path);
+}
+
+/* Hands the registry to *OUT if the load was clean, else frees it and
+ * fills ERR. */
+static int loader_finish(loader *L, registry **out, char *err, size_t errlen)
+{
+    if (!L->oom && L->d.total == 0) {
+        *out = L->reg;
+        return AB_OK;
+    }
+    registry_free(L->reg);
+    if (L->oom)
+        return ab_seterr(err, errlen, "%s: out of memory", L->d.file);
+    diag_write(&L->d, err, errlen);
+    return AB_ERR;
+}
+
+int registry_load(const char *path, registry **out, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (read_whole(path, &text, &len, err, errlen) != AB_OK)
+        return AB_ERR;
+    /* Heap: the loader holds the diagnostics, too big for a small stack. */
+    loader *L = calloc(1, sizeof *L);
+    if (!L) {
+        free(text);
+        return ab_seterr(err, errlen, "%s: out of memory", path);
+    }
+    loader_init(L, path);
+    if (L->reg && scan_events(L, text, len) && load_document(L, text, len)) {
+        load_root(L);
+        yaml_document_delete(&L->doc);
+    }
+    free(text);
+    int rc = loader_finish(L, out, err, errlen);
+    free(L);
+    return rc;
+}
+
+static void service_free(reg_service *s)
+{
+    for (size_t i = 0; i < s->nbackends; i++)
+        free(s->backends[i]);
+    free(s->backends);
+    free(s->name);
+    free(s->host);
+}
+
+void registry_free(registry *reg)
+{
+    if (!reg)
+        return;
+    for (size_t i = 0; i < reg->nhosts; i++)
+        free(reg->hosts[i].name);
+    for (size_t i = 0; i < reg->nservices; i++)
+        service_free(&reg->services[i]);
+    free(reg->hosts);
+    free(reg->services);
+    free(reg->path);
+    free(reg);
+}
+
+const reg_service *registry_service(const registry *reg, const char *name)
+{
+    for (size_t i = 0; i < reg->nservices; i++)
+        if (strcmp(reg->services[i].name, name) == 0)
+            return &reg->services[i];
+    return NULL;
+}
+
+const reg_host *registry_host(const registry *reg, const char *name)
+{
+    for (size_t i = 0; i < reg->nhosts; i++)
+        if (strcmp(reg->hosts[i].name, name) == 0)
+            return &reg->hosts[i];
+    return NULL;
+}

@@ -1,0 +1,58 @@
+/*
+ * registry.h: the registry file, the single source of truth for ports.
+ *
+ * registry_load() parses and validates a YAML registry and returns either a
+ * fully valid registry or AB_ERR with every diagnostic found, one per line,
+ * each shaped "FILE:LINE: FIELD: message" (FIELD is a dotted path such as
+ * services.translation.port). A loaded registry is immutable.
+ */
+#ifndef AB_REGISTRY_H
+#define AB_REGISTRY_H
+
+#include <stddef.h>
+
+/* Per-service knobs; each may be set under `defaults:` or per service. */
+#define REG_DEFAULT_TIMEOUT_MS 5000
+#define REG_DEFAULT_MAX_INFLIGHT 16         /* per backend */
+#define REG_DEFAULT_QUEUE_MAX 1024          /* per service */
+#define REG_DEFAULT_MAX_MSG_BYTES (8u << 20)
+#define REG_DEFAULT_MAX_FRAMES 64
+#define REG_DEFAULT_HEARTBEAT_MS 0          /* off: old REQ peers drop on PING */
+
+typedef struct reg_host {
+    char *name;
+    int line;
+} reg_host;
+
+typedef struct reg_service {
+    char *name;
+    char *host;            /* name of the host whose broker owns the backends */
+    int port;              /* 1..65535, unique in the registry */
+    char **backends;       /* zmq endpoints, tcp:// or ipc:// */
+    size_t nbackends;      /* >= 1 */
+    int timeout_ms;        /* 1..3600000 */
+    int max_inflight;      /* 1..100000, per backend */
+    int queue_max;         /* 0..1000000, requests waiting for a backend */
+    size_t max_msg_bytes;  /* 1..1 GiB, total body bytes of one message */
+    int max_frames;        /* 1..4096, body frames of one message */
+    int heartbeat_ms;      /* 0 (off) or 100..3600000, backend side only */
+    int line;              /* line of the service's key, for messages */
+} reg_service;
+
+typedef struct registry {
+    char *path;
+    reg_host *hosts;
+    size_t nhosts;
+    reg_service *services; /* in file order */
+    size_t nservices;
+} registry;
+
+/* Load and validate PATH. On AB_OK *out owns a new registry; on AB_ERR
+ * *out is NULL and err holds every diagnostic (truncated to errlen). */
+int registry_load(const char *path, registry **out, char *err, size_t errlen);
+void registry_free(registry *reg);
+
+const reg_service *registry_service(const registry *reg, const char *name);
+const reg_host *registry_host(const registry *reg, const char *name);
+
+#endif

@@ -1,0 +1,1 @@
+int ab__proto_placeholder(void); int ab__proto_placeholder(void) { return 0; }

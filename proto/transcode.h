@@ -1,0 +1,67 @@
+/*
+ * transcode.h: lossless JSON <-> msgpack transcoding (public API of proto/).
+ *
+ * Contract: a call either produces output that decodes to exactly the value
+ * of the input (see docs/codec.md), or returns a reason code and leaves the
+ * caller to forward the original bytes untouched. Output is appended to a
+ * caller-owned ab_buf; on failure the buffer is restored to the length it
+ * had before the call. No allocation happens except growth of that buffer,
+ * which never exceeds the bound the caller set on it.
+ */
+#ifndef AB_TRANSCODE_H
+#define AB_TRANSCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Growable output buffer with a hard upper bound on its length. */
+typedef struct ab_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* len never exceeds this; growth past it fails */
+} ab_buf;
+
+void ab_buf_init(ab_buf *b, size_t max);
+void ab_buf_free(ab_buf *b);
+
+/* Why a transcode refused its input. Stable: names are part of the docs. */
+#define AB_TC_REASONS(X)                                                   \
+    X(AB_TC_OK, "ok", "transcoded")                                        \
+    X(AB_TC_BAD_JSON, "invalid_json", "input is not valid JSON")           \
+    X(AB_TC_BAD_UTF8, "invalid_utf8", "a string is not valid UTF-8")       \
+    X(AB_TC_INT_RANGE, "integer_out_of_range",                             \
+      "an integer does not fit in int64 or uint64")                        \
+    X(AB_TC_TOO_DEEP, "too_deep", "nesting deeper than max_depth")         \
+    X(AB_TC_TRAILING, "trailing_garbage", "bytes after the document")      \
+    X(AB_TC_BAD_MSGPACK, "invalid_msgpack", "input is not valid msgpack")  \
+    X(AB_TC_EXT, "msgpack_ext", "msgpack ext types have no JSON form")     \
+    X(AB_TC_KEY_TYPE, "non_string_key", "a map key is not a string")       \
+    X(AB_TC_BIN, "msgpack_bin", "msgpack bin has no JSON form")            \
+    X(AB_TC_NON_FINITE, "non_finite_float", "NaN or infinity")             \
+    X(AB_TC_TOO_LARGE, "output_too_large", "output would exceed buf max")  \
+    X(AB_TC_NOMEM, "out_of_memory", "buffer growth failed")
+
+typedef enum ab_tc_reason {
+#define AB_TC_ENUM(sym, name, help) sym,
+    AB_TC_REASONS(AB_TC_ENUM)
+#undef AB_TC_ENUM
+} ab_tc_reason;
+
+#define AB_TC_DEFAULT_MAX_DEPTH 64
+
+typedef struct ab_tc_opts {
+    unsigned max_depth; /* containers nested deeper are refused (too_deep) */
+} ab_tc_opts;
+
+/* opts may be NULL for defaults. *err_offset (may be NULL) receives the input
+ * offset where a refusal was detected. */
+ab_tc_reason ab_json_to_msgpack(const uint8_t *in, size_t len, ab_buf *out,
+                                const ab_tc_opts *opts, size_t *err_offset);
+ab_tc_reason ab_msgpack_to_json(const uint8_t *in, size_t len, ab_buf *out,
+                                const ab_tc_opts *opts, size_t *err_offset);
+
+const char *ab_tc_reason_name(ab_tc_reason r); /* "invalid_json", ... */
+const char *ab_tc_reason_help(ab_tc_reason r);
+
+#endif

@@ -1,0 +1,300 @@
+"""harness.py: what the broker integration tests drive: the agentbusd
+process and its log, the REP agent processes, registry files, free ports and
+the client-side helpers (plain zmq.REQ / DEALER, as users write them).
+
+No test asserts on time. Every wait below is bounded by HANG_GUARD_S only so
+that a broken broker fails a test instead of hanging CI.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+import zmq
+
+# Bound on any single wait (a reply, a log line, a process exit).
+HANG_GUARD_S = 30.0
+# Startup under ASan is slow; still bounded.
+READY_WAIT_S = 20.0
+# How often waits look again at a log file or a condition.
+POLL_S = 0.02
+# Error codes of the contract.
+ERROR_CODES = {"timeout", "unavailable", "overloaded", "too_large", "bad_request"}
+# What sanitizers print when they find something: any of these fails a test.
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+HOST = "mainpc"
+AGENT_SCRIPT = Path(__file__).with_name("agents.py")
+
+
+def wait_until(cond, what, timeout=HANG_GUARD_S):
+    """Poll cond() until it returns a true value, which is returned; fail
+    with `what` when the hang guard runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
+        time.sleep(POLL_S)
+
+
+def free_port():
+    """A TCP port nothing listens on right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tcp_endpoint(port):
+    return f"tcp://127.0.0.1:{port}"
+
+
+def service(port, backends, host=HOST, **knobs):
+    """One registry service entry; knobs are timeout_ms, max_inflight, ..."""
+    return {"host": host, "port": port, "backends": list(backends), **knobs}
+
+
+def write_registry(path, services, defaults=None, hosts=(HOST, "otherpc")):
+    """Write a registry YAML file with these services (name -> entry)."""
+    doc = {"hosts": {h: {} for h in hosts}, "services": services}
+    if defaults:
+        doc["defaults"] = defaults
+    Path(path).write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+class Broker:
+    """One agentbusd process, its registry file and its stderr log."""
+
+    def __init__(self, exe, workdir, services, defaults=None, args=()):
+        self.exe = exe
+        self.registry = Path(workdir) / "registry.yaml"
+        self.logfile = Path(workdir) / "agentbusd.log"
+        self.args = list(args)
+        self.proc = None
+        self.rewrite(services, defaults)
+
+    def rewrite(self, services, defaults=None):
+        """Replace the registry file (takes effect on start or SIGHUP)."""
+        write_registry(self.registry, services, defaults)
+
+    def spawn(self, host=HOST):
+        # Ports on loopback only: tests never listen on other interfaces.
+        argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
+                "--bind", "127.0.0.1"] + self.args
+        with open(self.logfile, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
+
+    def start(self, host=HOST):
+        """Spawn and wait for the `ready` line."""
+        self.spawn(host)
+        self.wait_log(r"\bready host=", timeout=READY_WAIT_S)
+        return self
+
+    def run_to_exit(self, host=HOST):
+        """Spawn and wait for the process to exit by itself (startup
+        errors); returns the exit code."""
+        self.spawn(host)
+        return self.wait_exit()
+
+    def log(self):
+        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+
+    def mark(self):
+        """A position in the log: later waits can look only past it."""
+        return len(self.log())
+
+    def wait_log(self, pattern, since=0, timeout=HANG_GUARD_S):
+        """The first match of pattern in the log past `since`. Fails early
+        when the broker exits while we wait."""
+        rx = re.compile(pattern)
+
+        def look():
+            m = rx.search(self.log(), since)
+            if not m and self.proc.poll() is not None:
+                raise AssertionError(
+                    f"agentbusd exited ({self.proc.returncode}) before logging /{pattern}/")
+            return m
+        return wait_until(look, f"log line /{pattern}/", timeout)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stats(self, name):
+        """Ask for stats (SIGUSR1) and return this service's counters."""
+        since = self.mark()
+        self.signal(signal.SIGUSR1)
+        m = self.wait_log(rf"\bstats service={re.escape(name)} (.*)", since)
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+
+    def wait_stats(self, name, cond, what):
+        """Poll stats until cond(counters) holds; returns the counters."""
+        def look():
+            st = self.stats(name)
+            return st if cond(st) else None
+        return wait_until(look, f"stats of {name}: {what}")
+
+    def wait_backends_up(self, n, since=0):
+        """Wait until n `backend up` lines were logged past `since`."""
+        wait_until(lambda: len(re.findall(r"\bbackend up ", self.log()[since:])) >= n,
+                   f"{n} backends up")
+
+    def wait_exit(self, timeout=HANG_GUARD_S):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"agentbusd did not exit within {timeout:.0f}s") from None
+
+    def stop(self, expect_rc=0):
+        """SIGTERM, wait for the exit and check its code."""
+        self.signal(signal.SIGTERM)
+        rc = self.wait_exit()
+        assert rc == expect_rc, f"agentbusd exited {rc}, expected {expect_rc}"
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def sanitizer_reports(self):
+        return [ln for ln in self.log().splitlines() if any(m in ln for m in SANITIZER_MARKS)]
+
+
+class Agent:
+    """One agents.py REP process; can be killed and started again with the
+    same arguments (same endpoint)."""
+
+    def __init__(self, workdir, port, tag=None, delay_ms=0, slow_prefix=None, monitor=False):
+        self.port = port
+        self.endpoint = tcp_endpoint(port)
+        self.argv = [sys.executable, str(AGENT_SCRIPT), "--bind", self.endpoint]
+        self.argv += ["--tag", tag] if tag else []
+        self.argv += ["--delay-ms", str(delay_ms)] if delay_ms else []
+        self.argv += ["--slow-prefix", slow_prefix] if slow_prefix else []
+        self.argv += ["--monitor"] if monitor else []
+        self.out = Path(workdir) / f"agent-{port}.out"
+        self.proc = None
+        self.runs = 0
+
+    def start(self):
+        """Start the process and wait until its REP is bound."""
+        self.runs += 1
+        self.out.write_text("")
+        with open(self.out, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(lambda: "ready" in self.lines() or self.proc.poll() is not None,
+                   f"agent on port {self.port}", READY_WAIT_S)
+        assert self.proc.poll() is None, f"agent died: {self.out.read_text()}"
+        return self
+
+    def lines(self):
+        return self.out.read_text().splitlines()
+
+    def events(self):
+        """Connection events seen by this run of the agent (--monitor)."""
+        return [ln.split()[1] for ln in self.lines() if ln.startswith("event ")]
+
+    def kill(self):
+        """SIGKILL: the process dies without closing anything cleanly."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+# ---- clients -------------------------------------------------------------
+
+def client_socket(ctx, kind, port, rcvtimeo_s=HANG_GUARD_S):
+    """A REQ or DEALER connected to a service port. RCVTIMEO is a hang
+    guard: zmq.Again from recv means the broker never answered."""
+    s = ctx.socket(kind)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVTIMEO, int(rcvtimeo_s * 1000))
+    s.connect(tcp_endpoint(port))
+    return s
+
+
+def req_socket(ctx, port, **kw):
+    return client_socket(ctx, zmq.REQ, port, **kw)
+
+
+def dealer_socket(ctx, port, **kw):
+    return client_socket(ctx, zmq.DEALER, port, **kw)
+
+
+def recv_reply(sock):
+    try:
+        return sock.recv_multipart()
+    except zmq.Again:
+        raise AssertionError("no reply from the broker (hang guard)") from None
+
+
+def roundtrip(sock, frames):
+    """Send one request on a REQ socket and return the reply frames."""
+    sock.send_multipart(frames)
+    return recv_reply(sock)
+
+
+def dealer_roundtrip(sock, frames):
+    """Send [b"", *frames] on a DEALER and return the reply body frames,
+    checking the empty delimiter a REP would have put back."""
+    sock.send_multipart([b""] + list(frames))
+    reply = recv_reply(sock)
+    assert reply[:1] == [b""], f"reply lacks the empty delimiter: {reply!r}"
+    return reply[1:]
+
+
+def error_of(reply):
+    """The parsed JSON error if reply is a broker error reply, else None."""
+    if len(reply) != 1 or not reply[0].startswith(b"{"):
+        return None
+    try:
+        doc = json.loads(reply[0])
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and doc.get("status") == "error" else None
+
+
+def assert_error(reply, code, service_name):
+    """reply is exactly one JSON error frame with this code and service."""
+    err = error_of(reply)
+    assert err is not None, f"expected a {code} error reply, got {reply!r}"
+    assert set(err) == {"status", "error", "service", "message"}, err
+    assert err["error"] == code, err
+    assert err["service"] == service_name, err
+    assert isinstance(err["message"], str) and err["message"], err
+    return err
+
+
+def tagged_echo_ok(reply, frames, tags):
+    """reply is [tag, *frames] from one of the tagged echo agents; returns
+    the tag, or None when it is anything else."""
+    if len(reply) == len(frames) + 1 and reply[1:] == frames and reply[0] in tags:
+        return reply[0]
+    return None
+
+
+def run_concurrently(fn, n):
+    """fn(0) .. fn(n-1), each on its own thread; returns their results in
+    order and re-raises the first failure."""
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def unique_body(client, i):
+    """A multi-frame body no other request of the test carries."""
+    return [b"client-%d" % client, b"request-%d" % i, os.urandom(8)]
