@@ -79,11 +79,11 @@ static size_t json_escape(char *out, size_t len, const char *s)
     return o;
 }
 
-size_t svc_error_body(char *buf, size_t len, const char *service,
+size_t svc_error_body(char *buf, size_t len, const char *svc_name,
                       svc_error code, const char *message)
 {
     char name[160], text[600];
-    json_escape(name, sizeof name, service);
+    json_escape(name, sizeof name, svc_name);
     json_escape(text, sizeof text, message);
     int n = snprintf(buf, len,
                      "{\"status\":\"error\",\"error\":\"%s\",\"service\":\"%s\","

@@ -80,7 +80,7 @@ void svc_fail(service *svc, request *r, svc_error code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Render the error reply body into buf; returns its length (for tests). */
-size_t svc_error_body(char *buf, size_t len, const char *service,
+size_t svc_error_body(char *buf, size_t len, const char *svc_name,
                       svc_error code, const char *message);
 
 #endif

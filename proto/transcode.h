@@ -22,8 +22,10 @@ typedef struct ab_buf {
     size_t max; /* len never exceeds this; growth past it fails */
 } ab_buf;
 
+/* An empty buffer that will never hold more than max bytes (set it once:
+ * lowering max later does not shrink what was already allocated). */
 void ab_buf_init(ab_buf *b, size_t max);
-void ab_buf_free(ab_buf *b);
+void ab_buf_free(ab_buf *b); /* frees data; b is empty (same max) after */
 
 /* Why a transcode refused its input. Stable: names are part of the docs. */
 #define AB_TC_REASONS(X)                                                   \
@@ -49,13 +51,21 @@ typedef enum ab_tc_reason {
 } ab_tc_reason;
 
 #define AB_TC_DEFAULT_MAX_DEPTH 64
+/* Compile-time ceiling of max_depth: it sizes the explicit stacks the codec
+ * keeps on the C stack (about 16 bytes per level). Larger values are taken
+ * as this one. */
+#define AB_TC_MAX_DEPTH_LIMIT 1024
 
 typedef struct ab_tc_opts {
-    unsigned max_depth; /* containers nested deeper are refused (too_deep) */
+    unsigned max_depth; /* containers nested deeper are refused (too_deep);
+                           0 means AB_TC_DEFAULT_MAX_DEPTH. A top-level
+                           scalar has depth 0, "[[1]]" depth 2. */
 } ab_tc_opts;
 
 /* opts may be NULL for defaults. *err_offset (may be NULL) receives the input
- * offset where a refusal was detected. */
+ * offset where a refusal was detected; it is left alone on success.
+ * The reason names, the number and string rules and every bound are
+ * described in docs/codec.md. */
 ab_tc_reason ab_json_to_msgpack(const uint8_t *in, size_t len, ab_buf *out,
                                 const ab_tc_opts *opts, size_t *err_offset);
 ab_tc_reason ab_msgpack_to_json(const uint8_t *in, size_t len, ab_buf *out,

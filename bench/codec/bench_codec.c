@@ -26,6 +26,8 @@
 #define BENCH_DEFAULT_ROUNDS 5
 #define BENCH_DEFAULT_MIN_SECONDS 0.5
 #define BENCH_DEFAULT_MAX_DOC (16u << 20)
+#define BENCH_MAX_ROUNDS 1000 /* upper limits of what the options accept */
+#define BENCH_MAX_DEPTH 10000
 #define BENCH_OUT_PER_IN 4 /* output bound = this x --max-doc-bytes */
 #define BENCH_GOAL_RATIO 5.0 /* the target: codec >= 5x baseline */
 #define BENCH_SHOW_INPUT 160 /* bytes of a failing document to print */
@@ -146,7 +148,7 @@ static int parse_option(options *o, int opt, const char *arg)
     char *end;
     switch (opt) {
     case 'r':
-        if (parse_uint(arg, 1000, &v) != AB_OK)
+        if (parse_uint(arg, BENCH_MAX_ROUNDS, &v) != AB_OK)
             return AB_ERR;
         o->rounds = (unsigned)v;
         return AB_OK;
@@ -159,15 +161,18 @@ static int parse_option(options *o, int opt, const char *arg)
         o->max_doc = v;
         return AB_OK;
     case 'p':
-        if (parse_uint(arg, 100000, &v) != AB_OK)
+        if (parse_uint(arg, BENCH_MAX_DEPTH, &v) != AB_OK)
             return AB_ERR;
         o->max_depth = (unsigned)v;
         return AB_OK;
     case 'c':
-        o->clock = strcmp(arg, "cpu") == 0 ? CLOCK_THREAD_CPUTIME_ID
-                                           : CLOCK_MONOTONIC;
-        return strcmp(arg, "cpu") == 0 || strcmp(arg, "wall") == 0 ? AB_OK
-                                                                   : AB_ERR;
+        if (strcmp(arg, "wall") == 0)
+            o->clock = CLOCK_MONOTONIC;
+        else if (strcmp(arg, "cpu") == 0)
+            o->clock = CLOCK_THREAD_CPUTIME_ID;
+        else
+            return AB_ERR;
+        return AB_OK;
     }
     return AB_ERR;
 }

@@ -1,0 +1,241 @@
+/*
+ * numfmt.c: integers and binary floating point to JSON text.
+ *
+ * Shortest digits come from the Schubfach algorithm (R. Giulietti, "The
+ * Schubfach way to render doubles", 2020; the structure below follows the
+ * paper's figure 7 and its reference implementation in the JDK). It needs no
+ * bignum and no retry loop: three 64x128-bit products decide the digits.
+ * The same code serves float32: only the significand width and the lowest
+ * exponent differ, and the float32 interval is what decides the digits.
+ */
+#include "numfmt.h"
+
+#include "pow10.h"
+
+#include <string.h>
+
+#define MASK63 ((UINT64_C(1) << 63) - 1)
+
+/* Decimal value digits * 10^exp. */
+typedef struct decimal {
+    uint64_t digits;
+    int32_t exp;
+} decimal;
+
+/* An IEEE-754 binary format, as far as digit generation cares. */
+typedef struct ieee_kind {
+    int mant_bits;   /* explicit significand bits */
+    int32_t q_min;   /* binary exponent of the subnormals */
+    uint64_t c_tiny; /* subnormal significands below it are scaled by 10 */
+} ieee_kind;
+
+static const ieee_kind KIND_DOUBLE = {52, -1074, 3};
+static const ieee_kind KIND_FLOAT = {23, -149, 8};
+
+static const char DIGIT_PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536"
+    "37383940414243444546474849505152535455565758596061626364656667686970717273"
+    "7475767778798081828384858687888990919293949596979899";
+
+/* Writes the decimal digits of v at out; returns how many (1..20). */
+static size_t put_digits(char *out, uint64_t v)
+{
+    char tmp[20];
+    char *p = tmp + sizeof tmp;
+    while (v >= 100) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+size_t ab_fmt_u64(char *out, uint64_t v)
+{
+    return put_digits(out, v);
+}
+
+size_t ab_fmt_i64(char *out, int64_t v)
+{
+    if (v >= 0)
+        return put_digits(out, (uint64_t)v);
+    out[0] = '-';
+    return 1 + put_digits(out + 1, -(uint64_t)v);
+}
+
+/* floor(q * log10(2)) and floor(q * log10(2) + log10(3/4)), |q| <= 1500. */
+static int32_t floor_log10_pow2(int32_t q)
+{
+    return ab_floor_shr(q * 1262611, 22);
+}
+
+static int32_t floor_log10_three_quarters_pow2(int32_t q)
+{
+    return ab_floor_shr(q * 1262611 - 524031, 22);
+}
+
+/* The paper's g for 10^-k: floor(10^-k * 2^-r) + 1 with 2^125 <= g < 2^126,
+ * split as g1 * 2^63 + g0. Truncating the table entry by two bits keeps the
+ * floor exact, so adding one gives the paper's g bit for bit. */
+static void schubfach_g(int32_t k, uint64_t *g1, uint64_t *g0)
+{
+    const uint64_t *t = ab_pow10[-k - AB_POW10_MIN];
+    ab_u128 g = ((((ab_u128)t[0] << 64) | t[1]) >> 2) + 1;
+    *g1 = (uint64_t)(g >> 63);
+    *g0 = (uint64_t)g & MASK63;
+}
+
+/* The paper's r_o': cp * g / 2^127, rounded to odd using the next 63 bits. */
+static uint64_t round_to_odd(uint64_t g1, uint64_t g0, uint64_t cp)
+{
+    uint64_t x1 = (uint64_t)(((ab_u128)g0 * cp) >> 64);
+    ab_u128 y = (ab_u128)g1 * cp;
+    uint64_t z = ((uint64_t)y >> 1) + x1;
+    uint64_t vbp = (uint64_t)(y >> 64) + (z >> 63);
+    return vbp | (((z & MASK63) + MASK63) >> 63);
+}
+
+/* Shortest decimal in the rounding interval of c * 2^q (scaled by 10^dk).
+ * irregular: c is a power of two above the smallest normal, so the
+ * interval below is half as wide as the one above. */
+static decimal to_decimal(int32_t q, uint64_t c, int32_t dk, int irregular)
+{
+    uint64_t out = c & 1, cb = c << 2, cbr = cb + 2;
+    uint64_t cbl = irregular ? cb - 1 : cb - 2;
+    int32_t k = irregular ? floor_log10_three_quarters_pow2(q)
+                          : floor_log10_pow2(q);
+    int32_t h = q + ab_floor_log2_pow10(-k) + 2;
+    uint64_t g1, g0;
+    schubfach_g(k, &g1, &g0);
+    uint64_t vb = round_to_odd(g1, g0, cb << h);
+    uint64_t vbl = round_to_odd(g1, g0, cbl << h);
+    uint64_t vbr = round_to_odd(g1, g0, cbr << h);
+    uint64_t s = vb >> 2;
+    if (s >= 100) { /* try one digit fewer first */
+        uint64_t sp10 = 10 * (s / 10), tp10 = sp10 + 10;
+        int upin = vbl + out <= sp10 << 2, wpin = (tp10 << 2) + out <= vbr;
+        if (upin != wpin)
+            return (decimal){upin ? sp10 : tp10, k + dk};
+    }
+    uint64_t t = s + 1;
+    int uin = vbl + out <= s << 2, win = (t << 2) + out <= vbr;
+    if (uin != win)
+        return (decimal){uin ? s : t, k + dk};
+    uint64_t mid = (s + t) << 1; /* both fit: the closer, ties to even */
+    int down = vb < mid || (vb == mid && (s & 1) == 0);
+    return (decimal){down ? s : t, k + dk};
+}
+
+/* Shortest decimal of the positive finite value with these bits. */
+static decimal shortest(uint64_t bits, const ieee_kind *kind)
+{
+    uint64_t hidden = UINT64_C(1) << kind->mant_bits;
+    uint64_t t = bits & (hidden - 1);
+    int32_t bq = (int32_t)(bits >> kind->mant_bits);
+    if (bq == 0)
+        return t < kind->c_tiny ? to_decimal(kind->q_min, 10 * t, -1, 0)
+                                : to_decimal(kind->q_min, t, 0, 0);
+    uint64_t c = hidden | t;
+    int32_t q = kind->q_min - 1 + bq;
+    if (q < 0 && -q <= kind->mant_bits) { /* small integers are exact */
+        uint64_t f = c >> -q;
+        if (f << -q == c)
+            return (decimal){f, 0};
+    }
+    return to_decimal(q, c, 0, t == 0 && bq > 1);
+}
+
+/* Writes n zeros at out; returns n. */
+static size_t put_zeros(char *out, int32_t n)
+{
+    memset(out, '0', (size_t)n);
+    return (size_t)n;
+}
+
+/* d.ddde+XX: Python's layout outside the fixed range. */
+static size_t layout_sci(char *out, const char *dig, size_t n, int32_t e)
+{
+    size_t len = 0;
+    out[len++] = dig[0];
+    if (n > 1) {
+        out[len++] = '.';
+        memcpy(out + len, dig + 1, n - 1);
+        len += n - 1;
+    }
+    out[len++] = 'e';
+    out[len++] = e < 0 ? '-' : '+';
+    if (e < 0)
+        e = -e;
+    if (e < 10)
+        out[len++] = '0';
+    return len + put_digits(out + len, (uint64_t)e);
+}
+
+/* Python repr's layout of digits * 10^exp (digits > 0): fixed notation
+ * when the point falls at -4 < decpt <= 16 digits from the left. */
+static size_t layout(char *out, decimal d)
+{
+    while (d.digits % 10 == 0) {
+        d.digits /= 10;
+        d.exp++;
+    }
+    char dig[20];
+    size_t n = put_digits(dig, d.digits), len = 0;
+    int32_t decpt = (int32_t)n + d.exp;
+    if (decpt <= -4 || decpt > 16)
+        return layout_sci(out, dig, n, decpt - 1);
+    if (decpt <= 0) {
+        memcpy(out, "0.", 2);
+        len = 2 + put_zeros(out + 2, -decpt);
+        memcpy(out + len, dig, n);
+        return len + n;
+    }
+    if ((size_t)decpt < n) {
+        memcpy(out, dig, (size_t)decpt);
+        out[decpt] = '.';
+        memcpy(out + decpt + 1, dig + decpt, n - (size_t)decpt);
+        return n + 1;
+    }
+    memcpy(out, dig, n);
+    len = n + put_zeros(out + n, decpt - (int32_t)n);
+    memcpy(out + len, ".0", 2);
+    return len + 2;
+}
+
+/* Sign, then zero or the shortest digits of the magnitude. */
+static size_t fmt_ieee(char *out, uint64_t bits, int sign_shift,
+                       const ieee_kind *kind)
+{
+    size_t len = 0;
+    if (bits >> sign_shift) {
+        out[len++] = '-';
+        bits &= ~(UINT64_C(1) << sign_shift);
+    }
+    if (bits == 0) {
+        memcpy(out + len, "0.0", 3);
+        return len + 3;
+    }
+    return len + layout(out + len, shortest(bits, kind));
+}
+
+size_t ab_fmt_double(char *out, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return fmt_ieee(out, bits, 63, &KIND_DOUBLE);
+}
+
+size_t ab_fmt_float(char *out, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return fmt_ieee(out, bits, 31, &KIND_FLOAT);
+}
