@@ -11,10 +11,6 @@
 
 /* Set from project(VERSION) by the build; the fallback keeps a bare
  * compiler invocation working. */
-#ifndef AB_VERSION
-#define AB_VERSION "0.1.0"
-#endif
-
 typedef struct subcommand {
     const char *name;
     int (*run)(int argc, char **argv);

@@ -14,3 +14,11 @@ int ab_seterr(char *err, size_t errlen, const char *fmt, ...)
     }
     return AB_ERR;
 }
+
+void ab_strfmt(char *out, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, len, fmt, ap);
+    va_end(ap);
+}

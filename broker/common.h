@@ -22,4 +22,9 @@
 int ab_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* snprintf for text that may be cut to fit on purpose (paths and labels in
+ * messages): says so to the reader and to the compiler's truncation check. */
+void ab_strfmt(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

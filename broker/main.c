@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AB_VERSION "0.1.0"
-
 static void usage(FILE *out)
 {
     fprintf(out,

@@ -248,17 +248,22 @@ static bool is_null(const yaml_node_t *n)
     return false;
 }
 
-/* True if N is of KIND; otherwise reports the mismatch at PATH. */
-static bool want_kind(loader *L, const yaml_node_t *n, yaml_node_type_t kind,
-                      const char *path)
+static const char *kind_name(yaml_node_type_t kind)
 {
     static const char *const names[] = {
         [YAML_NO_NODE] = "nothing", [YAML_SCALAR_NODE] = "a scalar",
         [YAML_SEQUENCE_NODE] = "a sequence", [YAML_MAPPING_NODE] = "a mapping"};
+    return names[kind];
+}
+
+/* True if N is of KIND; otherwise reports the mismatch at PATH. */
+static bool want_kind(loader *L, const yaml_node_t *n, yaml_node_type_t kind,
+                      const char *path)
+{
     if (n->type == kind)
         return true;
-    diag_add(&L->d, node_line(n), path, "expected %s, got %s", names[kind],
-             names[n->type]);
+    diag_add(&L->d, node_line(n), path, "expected %s, got %s", kind_name(kind),
+             kind_name(n->type));
     return false;
 }
 
@@ -271,7 +276,7 @@ static size_t map_size(const yaml_node_t *map)
 static void path_join(char out[PATH_MAX_LEN], const char *prefix,
                       const char *key)
 {
-    snprintf(out, PATH_MAX_LEN, "%s%s%s", prefix, *prefix ? "." : "", key);
+    ab_strfmt(out, PATH_MAX_LEN, "%s%s%s", prefix, *prefix ? "." : "", key);
 }
 
 /* The pair before END in [FIRST, END) whose key is KEY, or NULL. */
@@ -306,8 +311,11 @@ static void map_each(loader *L, const yaml_node_t *map, const char *prefix,
          p++) {
         const yaml_node_t *key = node_at(L, p->key);
         char path[PATH_MAX_LEN];
-        if (!want_kind(L, key, YAML_SCALAR_NODE, field))
+        if (key->type != YAML_SCALAR_NODE) {
+            diag_add(&L->d, node_line(key), field,
+                     "a key must be a scalar, got %s", kind_name(key->type));
             continue;
+        }
         path_join(path, prefix, scalar(key));
         const yaml_node_t *prev = earlier_key(L, first, p, scalar(key));
         if (prev)
@@ -382,13 +390,14 @@ static int edit_distance(const char *a, const char *b)
     for (size_t j = 0; j <= lb; j++)
         row[j] = (int)j;
     for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
+        int corner = row[0]; /* row[j - 1] of the previous row */
         row[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
-            int up = row[j], sub = diag + (a[i - 1] != b[j - 1]);
-            int best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
-            row[j] = sub < best ? sub : best;
-            diag = up;
+            int up = row[j];
+            int edit = up < row[j - 1] ? up + 1 : row[j - 1] + 1;
+            int subst = corner + (a[i - 1] != b[j - 1]);
+            row[j] = subst < edit ? subst : edit;
+            corner = up;
         }
     }
     return row[lb];
@@ -433,7 +442,7 @@ static void check_name(loader *L, const yaml_node_t *key, const char *path)
 static bool port_valid(const char *s)
 {
     long long v;
-    return parse_decimal(s, &v) && v >= 1 && v <= 65535;
+    return parse_decimal(s, &v) && in_range(&svc_keys[K_PORT], v);
 }
 
 /* A DNS name: letters, digits, '.', '-', no empty label, no edge '-'/'.' */
@@ -593,7 +602,7 @@ static void read_backends(loader *L, const yaml_node_t *n, const char *path,
     svc->backends = alloc_array(L, count, sizeof *svc->backends);
     for (size_t i = 0; i < count && svc->backends; i++) {
         char item_path[PATH_MAX_LEN];
-        snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+        ab_strfmt(item_path, sizeof item_path, "%s[%zu]", path, i);
         read_backend(L, node_at(L, first[i]), item_path, svc);
     }
 }

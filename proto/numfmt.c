@@ -26,11 +26,10 @@ typedef struct decimal {
 typedef struct ieee_kind {
     int mant_bits;   /* explicit significand bits */
     int32_t q_min;   /* binary exponent of the subnormals */
-    uint64_t c_tiny; /* subnormal significands below it are scaled by 10 */
 } ieee_kind;
 
-static const ieee_kind KIND_DOUBLE = {52, -1074, 3};
-static const ieee_kind KIND_FLOAT = {23, -149, 8};
+static const ieee_kind KIND_DOUBLE = {52, -1074};
+static const ieee_kind KIND_FLOAT = {23, -149};
 
 static const char DIGIT_PAIRS[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536"
@@ -103,10 +102,11 @@ static uint64_t round_to_odd(uint64_t g1, uint64_t g0, uint64_t cp)
     return vbp | (((z & MASK63) + MASK63) >> 63);
 }
 
-/* Shortest decimal in the rounding interval of c * 2^q (scaled by 10^dk).
- * irregular: c is a power of two above the smallest normal, so the
- * interval below is half as wide as the one above. */
-static decimal to_decimal(int32_t q, uint64_t c, int32_t dk, int irregular)
+/* Shortest decimal in the rounding interval of c * 2^q. irregular: c is a
+ * power of two above the smallest normal, so the interval below is half as
+ * wide as the one above. (The JDK scales the tiniest subnormals by ten
+ * first because Java wants two digits; repr wants "5e-324".) */
+static decimal to_decimal(int32_t q, uint64_t c, int irregular)
 {
     uint64_t out = c & 1, cb = c << 2, cbr = cb + 2;
     uint64_t cbl = irregular ? cb - 1 : cb - 2;
@@ -119,19 +119,19 @@ static decimal to_decimal(int32_t q, uint64_t c, int32_t dk, int irregular)
     uint64_t vbl = round_to_odd(g1, g0, cbl << h);
     uint64_t vbr = round_to_odd(g1, g0, cbr << h);
     uint64_t s = vb >> 2;
-    if (s >= 100) { /* try one digit fewer first */
+    if (s >= 10) { /* try one digit fewer first */
         uint64_t sp10 = 10 * (s / 10), tp10 = sp10 + 10;
         int upin = vbl + out <= sp10 << 2, wpin = (tp10 << 2) + out <= vbr;
         if (upin != wpin)
-            return (decimal){upin ? sp10 : tp10, k + dk};
+            return (decimal){upin ? sp10 : tp10, k};
     }
     uint64_t t = s + 1;
     int uin = vbl + out <= s << 2, win = (t << 2) + out <= vbr;
     if (uin != win)
-        return (decimal){uin ? s : t, k + dk};
+        return (decimal){uin ? s : t, k};
     uint64_t mid = (s + t) << 1; /* both fit: the closer, ties to even */
     int down = vb < mid || (vb == mid && (s & 1) == 0);
-    return (decimal){down ? s : t, k + dk};
+    return (decimal){down ? s : t, k};
 }
 
 /* Shortest decimal of the positive finite value with these bits. */
@@ -141,8 +141,7 @@ static decimal shortest(uint64_t bits, const ieee_kind *kind)
     uint64_t t = bits & (hidden - 1);
     int32_t bq = (int32_t)(bits >> kind->mant_bits);
     if (bq == 0)
-        return t < kind->c_tiny ? to_decimal(kind->q_min, 10 * t, -1, 0)
-                                : to_decimal(kind->q_min, t, 0, 0);
+        return to_decimal(kind->q_min, t, 0);
     uint64_t c = hidden | t;
     int32_t q = kind->q_min - 1 + bq;
     if (q < 0 && -q <= kind->mant_bits) { /* small integers are exact */
@@ -150,7 +149,7 @@ static decimal shortest(uint64_t bits, const ieee_kind *kind)
         if (f << -q == c)
             return (decimal){f, 0};
     }
-    return to_decimal(q, c, 0, t == 0 && bq > 1);
+    return to_decimal(q, c, t == 0 && bq > 1);
 }
 
 /* Writes n zeros at out; returns n. */

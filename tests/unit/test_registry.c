@@ -146,7 +146,8 @@ static void test_error_fixtures(void)
                   "kinds.yaml:8: services.b: expected a mapping, got a scalar",
                   "kinds.yaml:11: services.c.port: expected a decimal integer, "
                   "got a quoted string",
-                  "kinds.yaml:12: services.c.backends[0]: expected a scalar");
+                  "kinds.yaml:12: services.c.backends[0]: expected a scalar",
+                  "kinds.yaml:13: services: a key must be a scalar, got a sequence");
     EXPECT_ERRORS("numbers.yaml",
                   "numbers.yaml:4: defaults.timeout_ms: expected a decimal integer, got '5581.0'",
                   "numbers.yaml:5: defaults.max_inflight: expected a decimal integer, got '0x15'",
