@@ -81,7 +81,7 @@ static int set_dealer_options(void *sock, const reg_service *cfg)
     return rc == 0 ? AB_OK : AB_ERR;
 }
 
-/* Create the DEALER and connect it to the backend. */
+/* Create the DEALER (not connected yet: see open_sockets). */
 static int open_dealer(backend *be, broker *br, const reg_service *cfg,
                        char *err, size_t errlen)
 {
@@ -90,9 +90,9 @@ static int open_dealer(backend *be, broker *br, const reg_service *cfg,
                    err, errlen) != AB_OK)
         return AB_ERR;
     be->dealer.data = be;
-    if (set_dealer_options(be->dealer.sock, cfg) != AB_OK ||
-        zmq_connect(be->dealer.sock, be->endpoint) != 0) {
-        ab_seterr(err, errlen, "backend %s: %s", be->endpoint, zmq_strerror(errno));
+    if (set_dealer_options(be->dealer.sock, cfg) != AB_OK) {
+        ab_seterr(err, errlen, "backend %s: options: %s", be->endpoint,
+                  zmq_strerror(errno));
         zsock_discard(&be->dealer);
         return AB_ERR;
     }
@@ -120,12 +120,21 @@ static int open_monitor(backend *be, broker *br, char *err, size_t errlen)
 }
 
 /* Create both sockets; every fallible ZMQ step happens here, before
- * anything is registered with the loop, so failure is undone in place. */
+ * anything is registered with the loop, so failure is undone in place.
+ * The dealer connects only once the monitor is attached: a handshake that
+ * completed before would emit its "up" event to nobody, and the backend
+ * would look down until its next reconnect. */
 static int open_sockets(backend *be, broker *br, char *err, size_t errlen)
 {
     if (open_dealer(be, br, be->svc->cfg, err, errlen) != AB_OK)
         return AB_ERR;
     if (open_monitor(be, br, err, errlen) != AB_OK) {
+        zsock_discard(&be->dealer);
+        return AB_ERR;
+    }
+    if (zmq_connect(be->dealer.sock, be->endpoint) != 0) {
+        ab_seterr(err, errlen, "backend %s: %s", be->endpoint, zmq_strerror(errno));
+        zsock_discard(&be->monitor);
         zsock_discard(&be->dealer);
         return AB_ERR;
     }

@@ -8,7 +8,8 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libuv1-dev libyaml-dev libmsgpack-dev libsodium-dev
   libhiredis-dev libjansson-dev
-  python3 python3-zmq python3-pytest python3-msgpack python3-redis python3-yaml
+  python3 python3-zmq python3-pytest python3-pytest-timeout python3-msgpack
+  python3-redis python3-yaml
   redis-server iproute2 procps
 )
 

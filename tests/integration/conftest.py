@@ -50,8 +50,9 @@ def zctx():
 @pytest.fixture
 def make_broker(agentbusd, tmp_path):
     """make_broker(services, defaults=None, args=(), start=True) -> Broker.
-    At teardown every broker is killed, its log is printed (pytest shows it
-    only when the test failed) and any sanitizer report fails the test."""
+    At teardown a broker still running must stop cleanly on SIGTERM (so the
+    leak checker runs too), its log is printed (pytest shows it only when
+    the test failed) and any sanitizer report fails the test."""
     brokers = []
 
     def make(services, defaults=None, args=(), start=True):
@@ -62,11 +63,18 @@ def make_broker(agentbusd, tmp_path):
         return b.start() if start else b
 
     yield make
+    failures = []
     for b in brokers:
-        b.kill()
+        try:
+            if b.running():
+                b.stop()
+        except AssertionError as e:
+            failures.append(str(e))
+        finally:
+            b.kill()
         print(f"---- {b.logfile} ----\n{b.log()}")
-    reports = [r for b in brokers for r in b.sanitizer_reports()]
-    assert not reports, "sanitizer reports in the broker log:\n" + "\n".join(reports)
+        failures += b.sanitizer_reports()
+    assert not failures, "broker teardown:\n" + "\n".join(failures)
 
 
 @pytest.fixture

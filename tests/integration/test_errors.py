@@ -3,8 +3,11 @@ too_large, bad_request), each exactly one reply, after which the client's
 socket keeps working."""
 import threading
 
-from harness import (assert_error, dealer_socket, error_of, free_port, recv_reply, req_socket,
-                     roundtrip, run_concurrently, service)
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from harness import (HANG_GUARD_S, assert_error, dealer_socket, error_of, free_port, recv_reply,
+                     req_socket, roundtrip, run_concurrently, service)
 
 # The slow request outlives its deadline by a margin that leaves the next
 # request (queued behind it at the REP) well inside its own deadline.
@@ -26,7 +29,7 @@ def test_timeout_then_the_socket_gets_its_own_next_reply(zctx, make_agent, make_
 
 
 def test_overloaded_when_the_queue_is_full(zctx, make_agent, make_broker):
-    agent = make_agent(delay_ms=1000)
+    agent = make_agent(delay_ms=500)
     port = free_port()
     broker = make_broker({"echo": service(port, [agent.endpoint], queue_max=1,
                                           max_inflight=1, timeout_ms=20000)})
@@ -69,17 +72,41 @@ def test_too_large(zctx, make_agent, make_broker):
     assert broker.stats("echo")["too_large"] == len(over)
 
 
+def test_limits_from_defaults_apply(zctx, make_agent, make_broker):
+    agent = make_agent()
+    port = free_port()
+    broker = make_broker({"echo": service(port, [agent.endpoint])}, defaults={"max_frames": 2})
+    sock = req_socket(zctx, port)
+    assert roundtrip(sock, [b"a", b"b"]) == [b"a", b"b"]
+    assert_error(roundtrip(sock, [b"a", b"b", b"c"]), "too_large", "echo")
+    assert broker.stats("echo")["too_large"] == 1
+
+
+def test_frame_beyond_twice_the_limit_drops_the_connection(zctx, make_agent, make_broker):
+    # The memory bound: libzmq refuses to read such a frame at all, so there
+    # is no one to answer; the connection goes, the broker serves on.
+    agent = make_agent()
+    port = free_port()
+    make_broker({"echo": service(port, [agent.endpoint], max_msg_bytes=1024)})
+    sock = dealer_socket(zctx, port)
+    mon = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+    sock.send_multipart([b"", b"x" * 2049])
+    assert mon.poll(HANG_GUARD_S * 1000), "the broker kept the connection"
+    assert recv_monitor_message(mon)["event"] == zmq.EVENT_DISCONNECTED
+    assert roundtrip(req_socket(zctx, port), [b"others fine"]) == [b"others fine"]
+
+
 def test_bad_request_without_delimiter(zctx, make_agent, make_broker):
     # A DEALER that does not speak REQ: no empty delimiter frame. The broker
-    # answers with the error as the last frame of the reply.
+    # answers [routing id][""][error], so the DEALER sees ["", error].
     agent = make_agent()
     port = free_port()
     broker = make_broker({"echo": service(port, [agent.endpoint])})
     sock = dealer_socket(zctx, port)
     sock.send_multipart([b"no delimiter here"])
     reply = recv_reply(sock)
-    assert_error(reply[-1:], "bad_request", "echo")
-    assert reply[:-1] in ([], [b""]), reply
+    assert reply[:1] == [b""], reply
+    assert_error(reply[1:], "bad_request", "echo")
     # The same connection can then speak REQ properly.
     sock.send_multipart([b"", b"proper"])
     assert recv_reply(sock) == [b"", b"proper"]

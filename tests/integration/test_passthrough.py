@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from harness import dealer_roundtrip, dealer_socket, free_port, req_socket, roundtrip, service
+from harness import (dealer_roundtrip, dealer_socket, free_port, recv_reply, req_socket, roundtrip,
+                     service)
 
 BODIES = {
     "single": [b"hello agent"],
@@ -41,3 +42,22 @@ def test_requests_in_sequence_on_one_socket(zctx, echo_port):
     for i in range(50):
         body = [b"seq", str(i).encode()]
         assert roundtrip(sock, body) == body
+
+
+def test_dealer_pipelined_requests(zctx, echo_port):
+    # A DEALER may have many requests outstanding; each comes back once.
+    sock = dealer_socket(zctx, echo_port)
+    bodies = [[b"pipelined", b"%d" % i] for i in range(20)]
+    for body in bodies:
+        sock.send_multipart([b""] + body)
+    replies = [recv_reply(sock) for _ in bodies]
+    assert sorted(replies) == sorted([b""] + body for body in bodies)
+
+
+def test_envelope_of_an_intermediate_router_comes_back(zctx, echo_port):
+    # A client behind another ROUTER hop: the extra envelope frames in front
+    # of the delimiter come back unchanged, as a REP would return them.
+    sock = dealer_socket(zctx, echo_port)
+    request = [b"hop-2", b"hop-1", b"", b"body", b""]
+    sock.send_multipart(request)
+    assert recv_reply(sock) == request
