@@ -6,11 +6,13 @@
  *
  * It owns the whole experiment: the REP echo backends (threads of this
  * process), the zmq_proxy thread, the agentbusd child (registry and log
- * in a temp dir), the load generators and the report.  Modes run in a
- * rotating order for --rounds rounds so drift on a shared machine hits
- * every mode alike; each figure is the median over rounds, each ratio
- * the median of the per-round ratios.  Every reply is compared with its
- * request: a broken path fails the run instead of being measured.
+ * in a temp dir), the load generators and the report.  In each of
+ * --rounds rounds every path is up at once and the paths take turns in
+ * short blocks (latency) and windows (throughput), so that drift on a
+ * shared machine hits every mode alike; each figure is the median over
+ * rounds, each ratio the median of the per-round ratios.  Every reply is
+ * compared with its request: a broken path fails the run instead of
+ * being measured.
  */
 #include "common.h"
 
@@ -34,10 +36,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-/* Upper bounds of the options (each is itself set by an option). */
+/* Limits on the option values. */
 #define MAX_BACKENDS 64
 #define MAX_CLIENTS 512     /* each is a socket; libzmq allows 1023 per context */
 #define MAX_ROUNDS 99
+#define MAX_BLOCKS 1000
 #define MAX_REQUESTS 10000000
 #define MAX_BODY (1 << 20)
 #define MIN_BODY 16          /* room for the client id and sequence stamp */
@@ -66,6 +69,8 @@ struct opts {
     int rounds;
     int lat_requests;
     int lat_warmup;
+    int lat_blocks;
+    int tput_blocks;
     double seconds;
     double warmup_seconds;
     int clients;
@@ -126,7 +131,7 @@ struct bench {
     const struct opts *o;
     void *ctx;               /* clients' context, apart from backends' */
     struct backends backends;
-    double *samples;         /* --lat-requests round-trip times */
+    double *samples[MODE_COUNT];   /* --lat-requests round-trip times each */
     struct figures res[MAX_ROUNDS][MODE_COUNT];
 };
 
@@ -630,7 +635,7 @@ static int path_stop(struct path *p, const struct opts *o, char *err)
     return AB_OK;
 }
 
-/* ---- latency: one client ----------------------------------------------- */
+/* ---- latency: one client per path, interleaved ------------------------ */
 
 /* p50/p99 (nearest rank) and mean of n samples; sorts them. */
 static void summarize(double *v, int n, struct figures *f)
@@ -644,33 +649,84 @@ static void summarize(double *v, int n, struct figures *f)
     f->mean_us = sum / n;
 }
 
-/* Warm up, then time each of --lat-requests round trips into samples. */
-static int latency_loop(void *s, const struct opts *o, double *samples, char *err)
-{
+/* One path's latency client and the round-trip times it took so far. */
+struct lat_client {
+    enum mode mode;
+    void *sock;
     struct msgbuf m;
-    int rc = msgbuf_init(&m, (size_t)o->body_bytes, 0, err);
-    if (rc != AB_OK)
-        return AB_ERR;
-    for (int i = -o->lat_warmup; rc == AB_OK && i < o->lat_requests; i++) {
+    double *samples;
+    int n;
+};
+
+/* count round trips on c, timed into c->samples when record is set. */
+static int lat_run(struct lat_client *c, int count, int record, char *err)
+{
+    char why[AB_ERRLEN];
+    for (int i = 0; i < count; i++) {
         double t0 = now_us();
-        rc = round_trip(s, &m, err);
-        if (i >= 0)
-            samples[i] = now_us() - t0;
+        if (round_trip(c->sock, &c->m, why) != AB_OK)
+            return ab_seterr(err, AB_ERRLEN, "%s latency: %s", MODE_LABEL[c->mode], why);
+        if (record)
+            c->samples[c->n++] = now_us() - t0;
     }
-    msgbuf_free(&m);
-    return rc;
+    return AB_OK;
 }
 
-static int measure_latency(struct bench *b, const struct endpoints *eps, struct figures *f,
-                           char *err)
+static void lat_close(struct lat_client *c, int n)
 {
-    void *s = req_socket(b->ctx, eps, b->o->timeout_ms, err);
-    if (!s)
+    for (int i = 0; i < n; i++) {
+        zmq_close(c[i].sock);
+        msgbuf_free(&c[i].m);
+    }
+}
+
+/* A latency client on each of paths[0..n); on failure none is left open. */
+static int lat_open(struct bench *b, const struct path *paths, int n, struct lat_client *c,
+                    char *err)
+{
+    for (int i = 0; i < n; i++) {
+        c[i] = (struct lat_client){.mode = paths[i].mode, .samples = b->samples[paths[i].mode]};
+        c[i].sock = req_socket(b->ctx, &paths[i].lat, b->o->timeout_ms, err);
+        if (c[i].sock && msgbuf_init(&c[i].m, (size_t)b->o->body_bytes, 0, err) == AB_OK)
+            continue;
+        if (c[i].sock)
+            zmq_close(c[i].sock);
+        lat_close(c, i);
         return AB_ERR;
-    int rc = latency_loop(s, b->o, b->samples, err);
-    zmq_close(s);
-    if (rc == AB_OK)
-        summarize(b->samples, b->o->lat_requests, f);
+    }
+    return AB_OK;
+}
+
+/* Warm every client up, then --lat-blocks blocks of round trips take
+ * turns on the paths (who goes first rotates) so that drift on the
+ * machine hits every path alike. */
+static int lat_interleave(const struct opts *o, struct lat_client *c, int n, char *err)
+{
+    int per = (o->lat_requests + o->lat_blocks - 1) / o->lat_blocks;
+    for (int i = 0; i < n; i++)
+        if (lat_run(&c[i], o->lat_warmup, 0, err) != AB_OK)
+            return AB_ERR;
+    for (int blk = 0; blk < o->lat_blocks; blk++) {
+        for (int j = 0; j < n; j++) {
+            struct lat_client *cj = &c[(blk + j) % n];
+            int left = o->lat_requests - cj->n;
+            if (lat_run(cj, per < left ? per : left, 1, err) != AB_OK)
+                return AB_ERR;
+        }
+    }
+    return AB_OK;
+}
+
+/* Latency figures of round r for each of paths[0..n). */
+static int measure_latency(struct bench *b, const struct path *paths, int n, int r, char *err)
+{
+    struct lat_client c[MODE_COUNT];
+    if (lat_open(b, paths, n, c, err) != AB_OK)
+        return AB_ERR;
+    int rc = lat_interleave(b->o, c, n, err);
+    lat_close(c, n);
+    for (int i = 0; rc == AB_OK && i < n; i++)
+        summarize(c[i].samples, c[i].n, &b->res[r][c[i].mode]);
     return rc;
 }
 
@@ -733,13 +789,13 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/* Warm up, count round trips for --seconds, stop; returns req/s. */
-static double drive_load(struct load *l)
+/* Warm up, count round trips for seconds, stop; returns the time counted. */
+static double drive_load(struct load *l, double seconds)
 {
     sleep_ms(l->o->warmup_seconds * 1000);
     double t0 = now_us();
     atomic_store(&l->phase, PHASE_MEASURE);
-    sleep_ms(l->o->seconds * 1000);
+    sleep_ms(seconds * 1000);
     atomic_store(&l->phase, PHASE_STOP);
     return now_us() - t0;
 }
@@ -757,45 +813,101 @@ static int start_clients(struct load *l, struct client *clients)
     return l->o->clients;
 }
 
-static int measure_throughput(struct bench *b, const struct endpoints *eps, struct figures *f,
-                              char *err)
+/* Round trips completed and the time they were counted over. */
+struct tally {
+    uint64_t done;
+    double us;
+};
+
+/* One window: --clients fresh clients on eps, warmed up, then counted for
+ * seconds; adds to t. */
+static int throughput_window(struct bench *b, const struct endpoints *eps, double seconds,
+                             struct tally *t, char *err)
 {
     static struct client clients[MAX_CLIENTS];
     struct load l = {.ctx = b->ctx, .eps = eps, .o = b->o, .phase = PHASE_WARMUP};
-    uint64_t total = 0;
     pthread_mutex_init(&l.mu, NULL);
     int started = start_clients(&l, clients);
-    double elapsed_us = l.failed ? 0 : drive_load(&l);
+    if (!l.failed)
+        t->us += drive_load(&l, seconds);
     atomic_store(&l.phase, PHASE_STOP);
     for (int i = 0; i < started; i++) {
         pthread_join(clients[i].thread, NULL);
-        total += clients[i].done;
+        t->done += clients[i].done;
     }
     pthread_mutex_destroy(&l.mu);
-    if (l.failed)
-        return ab_seterr(err, AB_ERRLEN, "%s", l.err);
-    f->rps = (double)total / (elapsed_us / 1e6);
-    return AB_OK;
+    return l.failed ? ab_seterr(err, AB_ERRLEN, "%s", l.err) : AB_OK;
 }
 
 /* ---- rounds ------------------------------------------------------------- */
 
-/* Bring up mode m, measure latency then throughput (then agentbusd's
- * memory, while it still holds its peak), and tear it down. */
-static int run_mode(struct bench *b, enum mode m, struct figures *f, char *err)
+/* The selected modes in round r's order: rotated by r so that each mode
+ * takes each position equally often.  Returns how many. */
+static int round_order(const struct opts *o, int r, enum mode *order)
 {
-    struct path p;
-    char stop_err[AB_ERRLEN];
-    if (path_start(&p, m, &b->backends.eps, b->o, err) != AB_OK)
-        return AB_ERR;
-    int rc = measure_latency(b, &p.lat, f, err);
-    if (rc == AB_OK)
-        rc = measure_throughput(b, &p.tput, f, err);
-    if (rc == AB_OK && m == MODE_AGENTBUSD)
-        rc = read_rss(p.daemon.pid, f, err);
-    if (path_stop(&p, b->o, stop_err) != AB_OK && rc == AB_OK)
-        rc = ab_seterr(err, AB_ERRLEN, "stopping: %s", stop_err);
+    int n = 0;
+    for (int k = 0; k < MODE_COUNT; k++) {
+        enum mode m = (enum mode)((r + k) % MODE_COUNT);
+        if (o->modes & (1u << m))
+            order[n++] = m;
+    }
+    return n;
+}
+
+/* Bring up a path per mode of order[0..n); *up counts those started. */
+static int start_paths(struct bench *b, const enum mode *order, int n, struct path *paths,
+                       int *up, char *err)
+{
+    char why[AB_ERRLEN];
+    for (*up = 0; *up < n; (*up)++)
+        if (path_start(&paths[*up], order[*up], &b->backends.eps, b->o, why) != AB_OK)
+            return ab_seterr(err, AB_ERRLEN, "starting %s: %s", MODE_LABEL[order[*up]], why);
+    return AB_OK;
+}
+
+/* Tear down paths[0..n); a failure becomes the result unless rc already
+ * is one (err then keeps the first cause). */
+static int stop_paths(struct bench *b, struct path *paths, int n, int rc, char *err)
+{
+    char why[AB_ERRLEN];
+    for (int i = 0; i < n; i++)
+        if (path_stop(&paths[i], b->o, why) != AB_OK && rc == AB_OK)
+            rc = ab_seterr(err, AB_ERRLEN, "stopping %s: %s", MODE_LABEL[paths[i].mode], why);
     return rc;
+}
+
+/* Throughput windows of --seconds / --tput-blocks take turns on the paths
+ * (who goes first rotates), like the latency blocks; t[i] sums path i's. */
+static int throughput_interleave(struct bench *b, const struct path *paths, int n,
+                                 struct tally *t, char *err)
+{
+    char why[AB_ERRLEN];
+    double window = b->o->seconds / b->o->tput_blocks;
+    for (int blk = 0; blk < b->o->tput_blocks; blk++) {
+        for (int j = 0; j < n; j++) {
+            int i = (blk + j) % n;
+            if (throughput_window(b, &paths[i].tput, window, &t[i], why) != AB_OK)
+                return ab_seterr(err, AB_ERRLEN, "%s throughput: %s", MODE_LABEL[paths[i].mode],
+                                 why);
+        }
+    }
+    return AB_OK;
+}
+
+/* Throughput figures of round r for each of paths[0..n), and agentbusd's
+ * memory right after, while it still holds its peak. */
+static int measure_throughput(struct bench *b, const struct path *paths, int n, int r, char *err)
+{
+    struct tally t[MODE_COUNT] = {{0}};
+    if (throughput_interleave(b, paths, n, t, err) != AB_OK)
+        return AB_ERR;
+    for (int i = 0; i < n; i++) {
+        struct figures *f = &b->res[r][paths[i].mode];
+        f->rps = (double)t[i].done / (t[i].us / 1e6);
+        if (paths[i].mode == MODE_AGENTBUSD && read_rss(paths[i].daemon.pid, f, err) != AB_OK)
+            return AB_ERR;
+    }
+    return AB_OK;
 }
 
 static void print_progress(int round, const struct opts *o, enum mode m, const struct figures *f)
@@ -805,18 +917,23 @@ static void print_progress(int round, const struct opts *o, enum mode m, const s
     fflush(stdout);
 }
 
-/* Round r runs the selected modes starting at mode r % MODE_COUNT. */
+/* Round r: every selected path up at once, latency then throughput
+ * measured in blocks the paths take turns in, then all torn down. */
 static int run_round(struct bench *b, int r, char *err)
 {
-    for (int k = 0; k < MODE_COUNT; k++) {
-        enum mode m = (enum mode)((r + k) % MODE_COUNT);
-        if (!(b->o->modes & (1u << m)))
-            continue;
-        char why[AB_ERRLEN];
-        if (run_mode(b, m, &b->res[r][m], why) != AB_OK)
-            return ab_seterr(err, AB_ERRLEN, "round %d, %s: %s", r + 1, MODE_LABEL[m], why);
-        print_progress(r, b->o, m, &b->res[r][m]);
-    }
+    enum mode order[MODE_COUNT];
+    struct path paths[MODE_COUNT];
+    char why[AB_ERRLEN];
+    int up = 0, n = round_order(b->o, r, order);
+    int rc = start_paths(b, order, n, paths, &up, why);
+    if (rc == AB_OK)
+        rc = measure_latency(b, paths, n, r, why);
+    if (rc == AB_OK)
+        rc = measure_throughput(b, paths, n, r, why);
+    if (stop_paths(b, paths, up, rc, why) != AB_OK)
+        return ab_seterr(err, AB_ERRLEN, "round %d: %s", r + 1, why);
+    for (int i = 0; i < n; i++)
+        print_progress(r, b->o, order[i], &b->res[r][order[i]]);
     return AB_OK;
 }
 
@@ -940,11 +1057,14 @@ struct optspec {
 
 static const struct optspec OPTSPECS[] = {
     OPT("modes", KIND_MODES, modes, 0, 0, "comma list of direct,proxy,agentbusd"),
-    OPT("rounds", KIND_INT, rounds, 1, MAX_ROUNDS, "rounds of every mode, in rotating order"),
-    OPT("lat-requests", KIND_INT, lat_requests, 1, MAX_REQUESTS, "timed round trips, one client"),
+    OPT("rounds", KIND_INT, rounds, 1, MAX_ROUNDS, "rounds, each measuring every mode"),
+    OPT("lat-requests", KIND_INT, lat_requests, 1, MAX_REQUESTS, "timed round trips per path (one client)"),
     OPT("lat-warmup", KIND_INT, lat_warmup, 0, MAX_REQUESTS, "untimed round trips before those"),
-    OPT("seconds", KIND_SECONDS, seconds, 0.1, MAX_SECONDS, "throughput measuring time"),
-    OPT("warmup-seconds", KIND_SECONDS, warmup_seconds, 0, MAX_SECONDS, "throughput warm-up time"),
+    OPT("lat-blocks", KIND_INT, lat_blocks, 1, MAX_BLOCKS, "blocks the paths take turns in"),
+    OPT("seconds", KIND_SECONDS, seconds, 0.1, MAX_SECONDS, "throughput time counted per path"),
+    OPT("tput-blocks", KIND_INT, tput_blocks, 1, MAX_BLOCKS, "windows that time is split in"),
+    OPT("warmup-seconds", KIND_SECONDS, warmup_seconds, 0, MAX_SECONDS,
+        "uncounted warm-up before each window"),
     OPT("clients", KIND_INT, clients, 1, MAX_CLIENTS, "concurrent throughput clients (REQ each)"),
     OPT("backends", KIND_INT, backends, 1, MAX_BACKENDS, "REP echo backends"),
     OPT("body-bytes", KIND_INT, body_bytes, MIN_BODY, MAX_BODY, "request body size"),
@@ -964,7 +1084,7 @@ static void opts_default(struct opts *o)
     if (slash)
         *slash = '\0';
     *o = (struct opts){.modes = (1u << MODE_COUNT) - 1, .rounds = 3, .lat_requests = 20000,
-                       .lat_warmup = 2000, .seconds = 3, .warmup_seconds = 1, .clients = 32,
+                       .lat_warmup = 2000, .lat_blocks = 20, .seconds = 3, .tput_blocks = 6, .warmup_seconds = 0.25, .clients = 32,
                        .backends = 4, .body_bytes = 512, .timeout_ms = 5000,
                        .max_inflight = 64, .queue_max = 4096};
     snprintf(o->agentbusd, sizeof o->agentbusd, "%s/../broker/agentbusd", exe);
@@ -1064,10 +1184,12 @@ static int parse_options(int argc, char **argv, struct opts *o, int *help, char 
 static void print_setup(const struct opts *o)
 {
     printf("bench_broker: %d B bodies, %d REP echo backends, %d round(s)\n"
-           "  latency:    1 client, %d round trips after %d warm-up\n"
-           "  throughput: %d clients, %g s after %g s warm-up\n",
-           o->body_bytes, o->backends, o->rounds, o->lat_requests, o->lat_warmup, o->clients,
-           o->seconds, o->warmup_seconds);
+           "  latency:    1 client per path, %d round trips after %d warm-up,"
+           " paths taking turns in %d blocks\n"
+           "  throughput: %d clients, %g s counted in %d windows (each after %g s warm-up)"
+           " the paths take turns in\n",
+           o->body_bytes, o->backends, o->rounds, o->lat_requests, o->lat_warmup, o->lat_blocks,
+           o->clients, o->seconds, o->tput_blocks, o->warmup_seconds);
     fflush(stdout);
 }
 
@@ -1079,21 +1201,29 @@ static int run_rounds(struct bench *b, char *err)
     return AB_OK;
 }
 
+static void free_samples(struct bench *b)
+{
+    for (int m = 0; m < MODE_COUNT; m++)
+        free(b->samples[m]);
+}
+
 static int run(struct bench *b, char *err)
 {
-    b->ctx = zmq_ctx_new();
-    b->samples = malloc(sizeof *b->samples * (size_t)b->o->lat_requests);
-    if (!b->ctx || !b->samples) {
-        free(b->samples);
-        return ab_seterr(err, AB_ERRLEN, "out of memory");
+    int rc = AB_OK;
+    for (int m = 0; m < MODE_COUNT; m++) {
+        b->samples[m] = malloc(sizeof *b->samples[m] * (size_t)b->o->lat_requests);
+        rc = b->samples[m] ? rc : ab_seterr(err, AB_ERRLEN, "out of memory for samples");
     }
-    int rc = backends_start(&b->backends, b->o->backends, err);
-    if (rc == AB_OK) {
+    b->ctx = rc == AB_OK ? zmq_ctx_new() : NULL;
+    if (rc == AB_OK && !b->ctx)
+        rc = zmq_fail(err, "zmq_ctx_new");
+    if (rc == AB_OK && (rc = backends_start(&b->backends, b->o->backends, err)) == AB_OK) {
         rc = run_rounds(b, err);
         backends_stop(&b->backends);
     }
-    zmq_ctx_term(b->ctx);
-    free(b->samples);
+    if (b->ctx)
+        zmq_ctx_term(b->ctx);
+    free_samples(b);
     return rc;
 }
 

@@ -36,24 +36,56 @@ static const char DIGIT_PAIRS[] =
     "37383940414243444546474849505152535455565758596061626364656667686970717273"
     "7475767778798081828384858687888990919293949596979899";
 
+/* Number of decimal digits of v (1..20): bit length times log10(2),
+ * corrected by one compare. */
+static size_t count_digits(uint64_t v)
+{
+    static const uint64_t POW10[20] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+        100000000u, 1000000000u, 10000000000u, 100000000000u,
+        1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u,
+        1000000000000000000u, 10000000000000000000u};
+    size_t t = (size_t)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+    return t + ((v | 1) >= POW10[t]);
+}
+
+/* Exactly eight digits of v < 10^8 at out: four independent pairs, so the
+ * divisions overlap instead of forming one long chain. */
+static void write8(char *out, uint32_t v)
+{
+    uint32_t hi = v / 10000, lo = v % 10000;
+    memcpy(out, DIGIT_PAIRS + 2 * (hi / 100), 2);
+    memcpy(out + 2, DIGIT_PAIRS + 2 * (hi % 100), 2);
+    memcpy(out + 4, DIGIT_PAIRS + 2 * (lo / 100), 2);
+    memcpy(out + 6, DIGIT_PAIRS + 2 * (lo % 100), 2);
+}
+
+/* The n decimal digits of v, written at out from the end: eight at a
+ * time while more than eight remain, then two at a time. */
+static void write_digits(char *out, uint64_t v, size_t n)
+{
+    char *p = out + n;
+    for (; v >= 100000000; v /= 100000000) {
+        p -= 8;
+        write8(p, (uint32_t)(v % 100000000));
+    }
+    uint32_t w = (uint32_t)v;
+    for (; w >= 100; w /= 100) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * (w % 100), 2);
+    }
+    if (w >= 10)
+        memcpy(p - 2, DIGIT_PAIRS + 2 * w, 2);
+    else
+        p[-1] = (char)('0' + w);
+}
+
 /* Writes the decimal digits of v at out; returns how many (1..20). */
 static size_t put_digits(char *out, uint64_t v)
 {
-    char tmp[20];
-    char *p = tmp + sizeof tmp;
-    while (v >= 100) {
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * (v % 100), 2);
-        v /= 100;
-    }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(out, p, n);
+    size_t n = count_digits(v);
+    write_digits(out, v, n);
     return n;
 }
 
@@ -152,22 +184,16 @@ static decimal shortest(uint64_t bits, const ieee_kind *kind)
     return to_decimal(q, c, t == 0 && bq > 1);
 }
 
-/* Writes n zeros at out; returns n. */
-static size_t put_zeros(char *out, int32_t n)
+/* d.ddde+XX (Python's layout outside the fixed range) of the n digits
+ * of v, whose first digit has decimal exponent e. */
+static size_t layout_sci(char *out, uint64_t v, size_t n, int32_t e)
 {
-    memset(out, '0', (size_t)n);
-    return (size_t)n;
-}
-
-/* d.ddde+XX: Python's layout outside the fixed range. */
-static size_t layout_sci(char *out, const char *dig, size_t n, int32_t e)
-{
-    size_t len = 0;
-    out[len++] = dig[0];
+    write_digits(out + 1, v, n);
+    out[0] = out[1];
+    size_t len = 1;
     if (n > 1) {
-        out[len++] = '.';
-        memcpy(out + len, dig + 1, n - 1);
-        len += n - 1;
+        out[1] = '.';
+        len = n + 1;
     }
     out[len++] = 'e';
     out[len++] = e < 0 ? '-' : '+';
@@ -179,34 +205,35 @@ static size_t layout_sci(char *out, const char *dig, size_t n, int32_t e)
 }
 
 /* Python repr's layout of digits * 10^exp (digits > 0): fixed notation
- * when the point falls at -4 < decpt <= 16 digits from the left. */
+ * when the point falls at -4 < decpt <= 16 digits from the left. Digits
+ * are written in place; only short runs ever move. */
 static size_t layout(char *out, decimal d)
 {
     while (d.digits % 10 == 0) {
         d.digits /= 10;
         d.exp++;
     }
-    char dig[20];
-    size_t n = put_digits(dig, d.digits), len = 0;
+    size_t n = count_digits(d.digits);
     int32_t decpt = (int32_t)n + d.exp;
     if (decpt <= -4 || decpt > 16)
-        return layout_sci(out, dig, n, decpt - 1);
-    if (decpt <= 0) {
-        memcpy(out, "0.", 2);
-        len = 2 + put_zeros(out + 2, -decpt);
-        memcpy(out + len, dig, n);
-        return len + n;
+        return layout_sci(out, d.digits, n, decpt - 1);
+    if (decpt <= 0) { /* 0.000ddd: at most three zeros */
+        memcpy(out, "0.000", 5);
+        write_digits(out + 2 - decpt, d.digits, n);
+        return 2 - (size_t)decpt + n;
     }
-    if ((size_t)decpt < n) {
-        memcpy(out, dig, (size_t)decpt);
+    if ((size_t)decpt < n) { /* ddd.ddd */
+        write_digits(out + 1, d.digits, n);
+        for (int32_t i = 0; i < decpt; i++)
+            out[i] = out[i + 1];
         out[decpt] = '.';
-        memcpy(out + decpt + 1, dig + decpt, n - (size_t)decpt);
         return n + 1;
     }
-    memcpy(out, dig, n);
-    len = n + put_zeros(out + n, decpt - (int32_t)n);
-    memcpy(out + len, ".0", 2);
-    return len + 2;
+    write_digits(out, d.digits, n); /* ddd000.0 */
+    for (size_t i = n; i < (size_t)decpt; i++)
+        out[i] = '0';
+    memcpy(out + decpt, ".0", 2);
+    return (size_t)decpt + 2;
 }
 
 /* Sign, then zero or the shortest digits of the magnitude. */

@@ -52,7 +52,7 @@ typedef enum ab_tc_reason {
 
 #define AB_TC_DEFAULT_MAX_DEPTH 64
 /* Compile-time ceiling of max_depth: it sizes the explicit stacks the codec
- * keeps on the C stack (about 16 bytes per level). Larger values are taken
+ * keeps on the C stack (12 bytes per level). Larger values are taken
  * as this one. */
 #define AB_TC_MAX_DEPTH_LIMIT 1024
 

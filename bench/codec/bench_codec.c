@@ -26,11 +26,11 @@
 #define BENCH_DEFAULT_ROUNDS 5
 #define BENCH_DEFAULT_MIN_SECONDS 0.5
 #define BENCH_DEFAULT_MAX_DOC (16u << 20)
-#define BENCH_MAX_ROUNDS 1000 /* upper limits of what the options accept */
-#define BENCH_MAX_DEPTH 10000
+#define BENCH_MAX_ROUNDS 1000 /* the most --rounds accepts */
 #define BENCH_OUT_PER_IN 4 /* output bound = this x --max-doc-bytes */
 #define BENCH_GOAL_RATIO 5.0 /* the target: codec >= 5x baseline */
 #define BENCH_SHOW_INPUT 160 /* bytes of a failing document to print */
+#define BENCH_BUSY_CPU_SHARE 0.9 /* below this, warn that the machine is busy */
 
 enum { J2M, M2J, NDIR };
 enum { CODEC, BASE, NIMPL };
@@ -42,7 +42,7 @@ typedef struct options {
     double min_seconds;
     size_t max_doc;
     unsigned max_depth;
-    clockid_t clock; /* CLOCK_MONOTONIC, or thread CPU time (--clock cpu) */
+    int cpu_clock; /* time by thread CPU time instead of CLOCK_MONOTONIC */
     int help;
     const char *path;
 } options;
@@ -77,7 +77,13 @@ typedef struct bench {
     docset *sets; /* [0] is the whole corpus, then one per class */
     size_t nsets;
     double *mbps; /* [set][dir][impl][round] */
+    double wall_total, cpu_total; /* seconds spent in all measurements */
 } bench;
+
+/* A reading of both clocks: wall (CLOCK_MONOTONIC) and this thread's CPU. */
+typedef struct clocks {
+    double wall, cpu;
+} clocks;
 
 /* ---- the codec as an xcode_fn ---- */
 
@@ -161,18 +167,13 @@ static int parse_option(options *o, int opt, const char *arg)
         o->max_doc = v;
         return AB_OK;
     case 'p':
-        if (parse_uint(arg, BENCH_MAX_DEPTH, &v) != AB_OK)
+        if (parse_uint(arg, AB_TC_MAX_DEPTH_LIMIT, &v) != AB_OK)
             return AB_ERR;
         o->max_depth = (unsigned)v;
         return AB_OK;
     case 'c':
-        if (strcmp(arg, "wall") == 0)
-            o->clock = CLOCK_MONOTONIC;
-        else if (strcmp(arg, "cpu") == 0)
-            o->clock = CLOCK_THREAD_CPUTIME_ID;
-        else
-            return AB_ERR;
-        return AB_OK;
+        o->cpu_clock = strcmp(arg, "cpu") == 0;
+        return o->cpu_clock || strcmp(arg, "wall") == 0 ? AB_OK : AB_ERR;
     }
     return AB_ERR;
 }
@@ -189,7 +190,7 @@ static int parse_args(options *o, int argc, char **argv)
         {NULL, 0, NULL, 0}};
     *o = (options){BENCH_DEFAULT_ROUNDS, BENCH_DEFAULT_MIN_SECONDS,
                    BENCH_DEFAULT_MAX_DOC, AB_TC_DEFAULT_MAX_DEPTH,
-                   CLOCK_MONOTONIC, 0, NULL};
+                   0, 0, NULL};
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (opt == 'h')
@@ -319,10 +320,10 @@ static int fill_set(bench *b, docset *s, const char *name, int cls,
 
 static int build_sets(bench *b, char *err)
 {
-    b->nsets = 1 + b->c.nclasses;
-    b->sets = calloc(b->nsets, sizeof *b->sets);
+    b->sets = calloc(1 + b->c.nclasses, sizeof *b->sets);
     if (!b->sets)
         return ab_seterr(err, AB_ERRLEN, "out of memory");
+    b->nsets = 1 + b->c.nclasses;
     if (fill_set(b, &b->sets[0], "all", -1, err) != AB_OK)
         return AB_ERR;
     for (unsigned k = 0; k < b->c.nclasses; k++) {
@@ -335,11 +336,17 @@ static int build_sets(bench *b, char *err)
 
 /* ---- timing ---- */
 
-static double now_seconds(clockid_t clock)
+static double seconds(clockid_t clock)
 {
     struct timespec ts;
     clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static clocks clocks_now(void)
+{
+    return (clocks){seconds(CLOCK_MONOTONIC),
+                    seconds(CLOCK_THREAD_CPUTIME_ID)};
 }
 
 /* The rounds' MB/s of one (set, direction, implementation). */
@@ -350,12 +357,15 @@ static double *cell(const bench *b, size_t set, int dir, int kind)
 }
 
 /* Whole passes over the set until min_seconds have elapsed; MB/s of input. */
-static int measure(const bench *b, const docset *s, int dir, int kind,
+/* Both clocks are read so that the report can tell how much of the wall
+ * time this process actually ran (see print_header). */
+static int measure(bench *b, const docset *s, int dir, int kind,
                    double *mbps, char *err)
 {
     const impl *im = &b->impls[dir][kind];
     uint64_t bytes = 0;
-    double start = now_seconds(b->o.clock), elapsed;
+    clocks start = clocks_now(), now;
+    double elapsed;
     do {
         for (size_t i = 0; i < s->n; i++) {
             span out;
@@ -363,9 +373,12 @@ static int measure(const bench *b, const docset *s, int dir, int kind,
                 return AB_ERR;
         }
         bytes += s->bytes[dir];
-        elapsed = now_seconds(b->o.clock) - start;
+        now = clocks_now();
+        elapsed = b->o.cpu_clock ? now.cpu - start.cpu : now.wall - start.wall;
     } while (elapsed < b->o.min_seconds);
     *mbps = (double)bytes / elapsed / 1e6;
+    b->wall_total += now.wall - start.wall;
+    b->cpu_total += now.cpu - start.cpu;
     return AB_OK;
 }
 
@@ -406,6 +419,23 @@ static double median(const bench *b, size_t set, int dir, int kind)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* How the figures were taken, and whether the machine let us run: on a
+ * shared machine wall-clock figures include time spent descheduled. */
+static void print_conditions(const bench *b)
+{
+    double share = b->cpu_total / b->wall_total;
+    printf("median of %u rounds, each measurement >= %.2f s of %s time; "
+           "MB/s = 1e6 input bytes/s (JSON in for json->msgpack, msgpack in "
+           "for msgpack->json)\n",
+           b->o.rounds, b->o.min_seconds,
+           b->o.cpu_clock ? "thread CPU" : "wall-clock");
+    printf("CPU share while timing: %.0f%% of wall-clock time%s\n\n",
+           100 * share,
+           share < BENCH_BUSY_CPU_SHARE && !b->o.cpu_clock
+               ? " (busy machine: figures are noisy; --clock cpu is steadier)"
+               : "");
+}
+
 static void print_header(const bench *b)
 {
     const docset *all = &b->sets[0];
@@ -418,11 +448,7 @@ static void print_header(const bench *b)
     printf("verified: all outputs carry the input values; codec msgpack "
            "byte-identical to baseline for %zu/%zu documents\n",
            b->identical, all->n);
-    printf("median of %u rounds, each measurement >= %.2f s of %s time; "
-           "MB/s = 1e6 input bytes/s (JSON in for json->msgpack, msgpack in "
-           "for msgpack->json)\n\n",
-           b->o.rounds, b->o.min_seconds,
-           b->o.clock == CLOCK_MONOTONIC ? "wall-clock" : "thread CPU");
+    print_conditions(b);
     printf("%-8s %6s %8s %7s | %-28s | %s\n", "", "", "", "",
            "json->msgpack MB/s", "msgpack->json MB/s");
     printf("%-8s %6s %8s %7s | %8s %9s %9s | %8s %9s %9s\n", "class", "docs",
