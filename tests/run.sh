@@ -37,4 +37,4 @@ echo "== fuzzers (${FUZZ_SECONDS}s each)"
 tests/fuzz/run.sh "$BUILD" "$FUZZ_SECONDS"
 
 echo "== integration and codec tests"
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/proto tests/docs
+/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/proto tests/docs
