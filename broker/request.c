@@ -78,7 +78,6 @@ void req_release(reqpool *p, request *r)
         abort();
     }
     msgv_clear(&r->msg);
-    r->svc = NULL;
     r->be = NULL;
     r->gen++;
     ab_list_remove(&r->dlink);

@@ -10,8 +10,9 @@
  *       +----reply-------+---------reply-------+
  *
  * "reply" is the only way back to FREE, and every path that leaves QUEUED
- * or INFLIGHT goes through svc_reply()/svc_fail(), which is how "exactly one
- * reply per request" is kept by construction.
+ * or INFLIGHT goes through finish() in service.c (after the real reply or
+ * svc_fail()), which is how "exactly one reply per request" is kept by
+ * construction.
  *
  * The backend sees a request only as an 8-byte id frame (slot + generation)
  * in front of the REQ envelope. The generation is bumped whenever a slot is
@@ -39,14 +40,12 @@ typedef enum req_state {
 
 #define REQ_ID_LEN 8
 
-struct service;
 struct backend;
 
 typedef struct request {
     uint32_t slot;
     uint32_t gen;
     req_state state;
-    struct service *svc;
     struct backend *be;  /* set while INFLIGHT */
     msgv msg;            /* envelope, and the body until it is sent */
     size_t env_frames;   /* envelope frames, delimiter included */

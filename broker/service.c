@@ -263,7 +263,6 @@ static void accept_request(service *svc, msgv *m, size_t env_frames)
                    "broker holds its maximum number of requests (--max-requests)");
         return;
     }
-    r->svc = svc;
     r->env_frames = env_frames;
     msgv_take(&r->msg, m);
     r->deadline = uv_now(svc->br->loop) + (uint64_t)svc->cfg->timeout_ms;
