@@ -66,6 +66,29 @@ static inline const uint8_t *tc_scan_plain(const uint8_t *p,
     return p;
 }
 
+/* tc_scan_plain that also stops at DEL (0x7f), which the ASCII-only JSON
+ * styles escape. */
+static inline const uint8_t *tc_scan_plain_ascii(const uint8_t *p,
+                                                 const uint8_t *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t del = x ^ (TC_ONES * 0x7f);
+        uint64_t m = tc_special_mask(x) | (((del - TC_ONES) & ~del) & TC_HIGHS);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        if (m)
+            return p + (__builtin_clzll(m) >> 3);
+#else
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+#endif
+    }
+    while (p < end && !tc_is_special(*p) && *p != 0x7f)
+        p++;
+    return p;
+}
+
 /* Length (2..4) of the well-formed UTF-8 sequence starting with the byte
  * *p >= 0x80, or 0 if it is not one: overlong forms, UTF-16 surrogates
  * (U+D800..U+DFFF), code points above U+10FFFF and truncated sequences are
