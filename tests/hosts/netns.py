@@ -163,7 +163,8 @@ class Host:
 
 
 class Capture:
-    """tcpdump on one host's cable, written to a pcap file."""
+    """tcpdump on one host's cable, written to a pcap file; running once
+    made, stopped by stop() or at the end of a with block."""
 
     def __init__(self, net, host, path):
         self.path = Path(path)
@@ -173,6 +174,12 @@ class Capture:
                          net.hub, self.path.with_suffix(".log"))
         net.procs.append(self.proc)
         self.proc.wait_log(r"listening on")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def stop(self):
         self.proc.stop(signal.SIGINT)  # tcpdump flushes and exits on SIGINT
@@ -231,16 +238,5 @@ class Network:
         return len([ln for ln in r.stdout.splitlines() if ln.strip()])
 
     def capture(self, host, name="capture.pcap"):
-        return _CaptureContext(self, host, self.workdir / name)
-
-
-class _CaptureContext:
-    def __init__(self, net, host, path):
-        self.args = (net, host, path)
-
-    def __enter__(self):
-        self.cap = Capture(*self.args)
-        return self.cap
-
-    def __exit__(self, *exc):
-        self.cap.stop()
+        """Start capturing host's traffic (see Capture)."""
+        return Capture(self, host, self.workdir / name)
