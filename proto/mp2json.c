@@ -169,27 +169,6 @@ static ab_tc_reason m_number(mdec *d, mkind kind, size_t width, uint64_t v)
     return AB_TC_OK;
 }
 
-/* JSON's escape for the byte c (control, quote or backslash) at o. */
-static size_t json_escape(uint8_t *o, uint8_t c)
-{
-    static const char SHORT[0x20] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
-                                     ['\f'] = 'f', ['\r'] = 'r'};
-    static const char HEX[] = "0123456789abcdef";
-    o[0] = '\\';
-    if (c == '"' || c == '\\') {
-        o[1] = c;
-        return 2;
-    }
-    if (SHORT[c]) {
-        o[1] = (uint8_t)SHORT[c];
-        return 2;
-    }
-    memcpy(o + 1, "u00", 3);
-    o[4] = (uint8_t)HEX[c >> 4];
-    o[5] = (uint8_t)HEX[c & 0xf];
-    return 6;
-}
-
 /* \uXXXX of the BMP code unit u at o (lowercase hex, as Python writes). */
 static size_t u_escape(uint8_t *o, uint32_t u)
 {
@@ -199,6 +178,23 @@ static size_t u_escape(uint8_t *o, uint32_t u)
     for (int i = 0; i < 4; i++)
         o[2 + i] = (uint8_t)HEX[u >> (12 - 4 * i) & 0xf];
     return 6;
+}
+
+/* JSON's escape for the byte c (control, quote or backslash) at o. */
+static size_t json_escape(uint8_t *o, uint8_t c)
+{
+    static const char SHORT[0x20] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
+                                     ['\f'] = 'f', ['\r'] = 'r'};
+    o[0] = '\\';
+    if (c == '"' || c == '\\') {
+        o[1] = c;
+        return 2;
+    }
+    if (SHORT[c]) {
+        o[1] = (uint8_t)SHORT[c];
+        return 2;
+    }
+    return u_escape(o, c);
 }
 
 /* The code point of the valid n-byte UTF-8 sequence at q. */

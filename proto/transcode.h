@@ -104,8 +104,9 @@ ab_tc_reason ab_msgpack_to_json(const uint8_t *in, size_t len, ab_buf *out,
 /* JSON -> msgpack for a body that must come back byte for byte: guesses
  * the producer's style from the input's separators, escapes and numbers,
  * transcodes, then decodes the msgpack again in that style (into scratch,
- * a caller-owned buffer reused across calls; its contents are undefined
- * after the call) and compares with the input. AB_TC_OK: out holds the
+ * a caller-owned buffer reused across calls, whose max should exceed the
+ * largest body by 64 bytes or such bodies are refused; its contents are
+ * undefined after the call) and compares with the input. AB_TC_OK: out holds the
  * msgpack and *style the id that restores the input exactly. Otherwise out
  * is as before the call and the reason is the codec's refusal or
  * AB_TC_NOT_EXACT (valid JSON in a spelling no style reproduces): send the
