@@ -4,7 +4,9 @@
 # checks that a gcc build is warning-free too, then runs:
 #   1. C unit tests (ctest)
 #   2. the fuzzers, each for a bounded time (FUZZ_SECONDS, default 45)
-#   3. the Python suites against real agents and the real broker (pytest)
+#   3. the Python suites against real agents and the real broker, the codec
+#      against the real JSON producers, and the multi-host harness in
+#      network namespaces (pytest; tests/hosts is skipped unless root)
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +39,5 @@ echo "== fuzzers (${FUZZ_SECONDS}s each)"
 tests/fuzz/run.sh "$BUILD" "$FUZZ_SECONDS"
 
 echo "== integration and codec tests"
-/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/proto tests/docs
+/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/proto \
+  tests/hosts tests/docs
