@@ -4,12 +4,18 @@
  *
  * One DEALER per endpoint, not one DEALER connected to all of them, so the
  * broker -- not libzmq's round robin -- picks where each request goes, and
- * knows which requests a dead backend was holding. A ZMQ socket monitor
- * tells when the backend is up (handshake done) and when it drops.
+ * knows which requests a dead backend was holding. A backend is up while
+ * its connection is established and the DEALER can send (ZMQ_EVENTS has
+ * POLLOUT: with ZMQ_IMMEDIATE a pipe exists only once the handshake is
+ * done, whatever the ZMTP revision; libzmq reports HANDSHAKE_SUCCEEDED
+ * only for ZMTP 3 peers, never for ZMTP/2.0 ones). A socket monitor
+ * reports the connection (CONNECTED, with its fd for the guard) and its
+ * loss (DISCONNECTED), and each reconnect attempt.
  */
 #ifndef AB_BACKEND_H
 #define AB_BACKEND_H
 
+#include "guard.h"
 #include "list.h"
 #include "request.h"
 #include "zsock.h"
@@ -23,8 +29,10 @@ struct backend {
     char *endpoint;
     zsock dealer;
     zsock monitor;        /* PAIR fed by zmq_socket_monitor(dealer) */
+    conn_set conns;       /* its TCP connection, for the guard */
     uv_timer_t retry;     /* un-stalls after a refused send */
-    int up;               /* handshake done and not disconnected since */
+    int fd;               /* the current connection's, or -1 */
+    int up;               /* connected and able to send */
     int stalled;          /* libzmq refused a send; wait for retry */
     int inflight;         /* requests on inflight_list */
     ab_list inflight_list;

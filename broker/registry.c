@@ -74,6 +74,7 @@ typedef struct key_def {
  * keys of `defaults:`; a knob resolves built-in < defaults < service. */
 enum svc_key {
     K_TIMEOUT, K_INFLIGHT, K_QUEUE, K_MSGBYTES, K_FRAMES, K_HEARTBEAT,
+    K_PERCLIENT,
     NKNOBS,
     K_HOST = NKNOBS, K_PORT, K_BACKENDS,
     NSVCKEYS
@@ -84,11 +85,14 @@ static const key_def svc_keys[NSVCKEYS] = {
     [K_INFLIGHT] = {"max_inflight", 1, 100000, REG_DEFAULT_MAX_INFLIGHT,
                     false},
     [K_QUEUE] = {"queue_max", 0, 1000000, REG_DEFAULT_QUEUE_MAX, false},
-    [K_MSGBYTES] = {"max_msg_bytes", 1, 1LL << 30, REG_DEFAULT_MAX_MSG_BYTES,
-                    false},
-    [K_FRAMES] = {"max_frames", 1, 4096, REG_DEFAULT_MAX_FRAMES, false},
+    [K_MSGBYTES] = {"max_msg_bytes", 1, REG_MAX_MSG_BYTES_MAX,
+                    REG_DEFAULT_MAX_MSG_BYTES, false},
+    [K_FRAMES] = {"max_frames", 1, REG_MAX_FRAMES_MAX, REG_DEFAULT_MAX_FRAMES,
+                  false},
     [K_HEARTBEAT] = {"heartbeat_ms", 100, 3600000, REG_DEFAULT_HEARTBEAT_MS,
                      true},
+    [K_PERCLIENT] = {"max_per_client", 1, 1000000, REG_DEFAULT_MAX_PER_CLIENT,
+                     false},
     [K_HOST] = {.name = "host"},
     [K_PORT] = {"port", 1, 65535, 0, false},
     [K_BACKENDS] = {.name = "backends"},
@@ -652,6 +656,7 @@ static void store_knobs(reg_service *s, const long long v[NKNOBS])
     s->max_msg_bytes = (size_t)v[K_MSGBYTES];
     s->max_frames = (int)v[K_FRAMES];
     s->heartbeat_ms = (int)v[K_HEARTBEAT];
+    s->max_per_client = (int)v[K_PERCLIENT];
 }
 
 /* One entry of services:, appended to the registry even when invalid (the

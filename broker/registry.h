@@ -18,6 +18,12 @@
 #define REG_DEFAULT_MAX_MSG_BYTES (8u << 20)
 #define REG_DEFAULT_MAX_FRAMES 64
 #define REG_DEFAULT_HEARTBEAT_MS 0          /* off: old REQ peers drop on PING */
+#define REG_DEFAULT_MAX_PER_CLIENT 256      /* requests one client may have held */
+
+/* Upper ends of the knobs' ranges: the bounds libzmq enforces on every
+ * socket, which cannot change while a port stays bound. */
+#define REG_MAX_MSG_BYTES_MAX (1u << 30)
+#define REG_MAX_FRAMES_MAX 4096
 
 typedef struct reg_host {
     char *name;
@@ -36,6 +42,7 @@ typedef struct reg_service {
     size_t max_msg_bytes;  /* 1..1 GiB, total body bytes of one message */
     int max_frames;        /* 1..4096, body frames of one message */
     int heartbeat_ms;      /* 0 (off) or 100..3600000, backend side only */
+    int max_per_client;    /* 1..1000000, requests held per client connection */
     int line;              /* line of the service's key, for messages */
 } reg_service;
 

@@ -24,6 +24,7 @@
 
 #include "list.h"
 #include "msgv.h"
+#include "origin.h"
 
 #include <stdint.h>
 
@@ -47,8 +48,10 @@ typedef struct request {
     uint32_t gen;
     req_state state;
     struct backend *be;  /* set while INFLIGHT */
+    origin from;         /* where the one reply goes (origin.h) */
     msgv msg;            /* envelope, and the body until it is sent */
-    size_t env_frames;   /* envelope frames, delimiter included */
+    size_t env_frames;   /* envelope frames (for a front: delimiter included) */
+    size_t bytes;        /* of the message as received: counted in held_bytes */
     uint64_t deadline;   /* loop time (ms) at which it times out */
     ab_list link;        /* free list, service queue, or backend in-flight */
     ab_list dlink;       /* service deadline list while not FREE */
@@ -59,6 +62,7 @@ typedef struct reqpool {
     size_t nchunks;
     size_t max;          /* requests alive at once, at most */
     size_t used;
+    uint64_t held_bytes; /* sum of `bytes` of the live requests */
     ab_list free_list;
 } reqpool;
 
@@ -67,6 +71,8 @@ void reqpool_free(reqpool *p);
 
 /* A FREE request with an empty msgv, or NULL when `max` are alive. */
 request *req_alloc(reqpool *p);
+/* r now holds m (moved in) as received: counted in held_bytes. */
+void req_take(reqpool *p, request *r, msgv *m, size_t env_frames);
 /* Release msg frames and return r to the pool (r must be in state FREE). */
 void req_release(reqpool *p, request *r);
 /* The live request an id frame names, or NULL (malformed, stale or free). */

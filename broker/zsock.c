@@ -8,6 +8,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static void sched_mark(zsock *zs);
@@ -28,6 +30,10 @@ static int recv_message(zsock *zs, msgv *m)
         }
         more = zmq_msg_more(&frame);
         flags = 0;
+        /* ZMQ_SRCFD is deprecated but works in libzmq 4.3 (the "__fd"
+         * metadata of the engine); it names the connection for the guard. */
+        if (!more && zs->want_srcfd)
+            m->srcfd = zmq_msg_get(&frame, ZMQ_SRCFD);
         if (msgv_push(m, &frame) != AB_OK)
             log_error("out of memory receiving a frame; frame dropped");
     } while (more);
@@ -64,6 +70,8 @@ static void visit(zsock *zs)
         sched_mark(zs);
     else
         sched_unmark(zs);
+    if (zs->on_wake && !zs->closing)
+        zs->on_wake(zs);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events)
@@ -171,7 +179,7 @@ int zsock_send(zsock *zs, msgv *m)
     return rc;
 }
 
-void zsock_drain(zsock *zs) { process(zs, -1); }
+int zsock_drain(zsock *zs, int budget) { return process(zs, budget); }
 
 static void on_poll_closed(uv_handle_t *handle)
 {
@@ -189,4 +197,49 @@ void zsock_close(zsock *zs, zsock_close_cb cb)
     zs->on_close = cb;
     sched_unmark(zs);
     uv_close((uv_handle_t *)&zs->poll, on_poll_closed);
+}
+
+int zsock_events(zsock *zs)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    if (zmq_getsockopt(zs->sock, ZMQ_EVENTS, &events, &len) != 0)
+        return 0;
+    if (events & ZMQ_POLLIN)
+        sched_mark(zs);
+    return events;
+}
+
+int zsock_monitor_open(zsock_sched *s, zsock *mon, void *zctx, void *sock,
+                       int events, char *err, size_t errlen)
+{
+    static unsigned long seq;
+    char addr[64];
+    int zero = 0;
+    snprintf(addr, sizeof addr, "inproc://agentbus-monitor-%lu", ++seq);
+    if (zmq_socket_monitor(sock, addr, events) != 0)
+        return ab_seterr(err, errlen, "zmq_socket_monitor: %s", zmq_strerror(errno));
+    if (zsock_init(s, mon, zctx, ZMQ_PAIR, 2, err, errlen) != AB_OK)
+        return AB_ERR;
+    if (zmq_setsockopt(mon->sock, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
+        zmq_connect(mon->sock, addr) != 0) {
+        ab_seterr(err, errlen, "monitor connect: %s", zmq_strerror(errno));
+        zsock_discard(mon);
+        return AB_ERR;
+    }
+    return AB_OK;
+}
+
+/* Monitor messages are [event u16 + value u32][endpoint] (host order). */
+int zsock_monitor_event(msgv *m, int *event, int *value)
+{
+    uint16_t ev;
+    uint32_t val;
+    if (m->n < 1 || msgv_size(m, 0) < sizeof ev + sizeof val)
+        return AB_ERR;
+    memcpy(&ev, msgv_data(m, 0), sizeof ev);
+    memcpy(&val, (const char *)msgv_data(m, 0) + sizeof ev, sizeof val);
+    *event = ev;
+    *value = (int)val;
+    return AB_OK;
 }
