@@ -8,6 +8,7 @@ that a broken broker fails a test instead of hanging CI.
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -52,6 +53,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct TCP ports nothing listens on right now (held together
+    while the kernel picks them, so none is picked twice)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def tcp_endpoint(port):
     return f"tcp://127.0.0.1:{port}"
 
@@ -78,6 +92,7 @@ class Broker:
         self.logfile = Path(workdir) / "agentbusd.log"
         self.args = list(args)
         self.proc = None
+        self.nofile = None  # (soft, hard) RLIMIT_NOFILE to start it with
         self.rewrite(services, defaults)
 
     def rewrite(self, services, defaults=None):
@@ -88,8 +103,14 @@ class Broker:
         # Ports on loopback only: tests never listen on other interfaces.
         argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
                 "--bind", "127.0.0.1"] + self.args
+        limits = None
+        if self.nofile:
+            nofile = self.nofile
+
+            def limits():
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, preexec_fn=limits)
 
     def start(self, host=HOST):
         """Spawn and wait for the `ready` line."""

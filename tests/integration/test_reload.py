@@ -1,6 +1,7 @@
 """test_reload.py: SIGHUP reloads the registry: added services are bound,
 removed ones closed, unchanged ones keep their connections, and a bad file
 changes nothing."""
+import re
 import signal
 import socket
 
@@ -222,3 +223,45 @@ def test_raised_limits_apply_to_the_same_socket(zctx, make_agent, make_broker):
     assert "max_msg_bytes is 100000" in err["message"]
     err = assert_error(roundtrip(sock, [b"f"] * 6), "too_large", "echo")
     assert "max_frames is 5" in err["message"]
+
+
+def test_absurdly_deep_file_is_refused_without_stalling(zctx, make_agent, make_broker):
+    # 100k levels used to freeze the broker for half a minute on SIGHUP.
+    agent = make_agent()
+    port = free_port()
+    broker = make_broker({"echo": service(port, [agent.endpoint])})
+    sock = req_socket(zctx, port)
+    since = broker.mark()
+    broker.registry.write_text("hosts: {mainpc: {}}\nservices:\n  a: " + "[" * 100000
+                               + "]" * 100000 + "\n")
+    broker.signal(signal.SIGHUP)
+    broker.wait_log(r"reload failed: .*:3: yaml: nesting is deeper than 16 levels", since)
+    assert roundtrip(sock, [b"served"]) == [b"served"]
+
+
+def test_sighup_storm_ends_with_the_last_file(zctx, make_agent, make_broker):
+    # Signals that come while a load runs are coalesced into one more load:
+    # however many arrive, the broker ends up serving the file as it is.
+    agent = make_agent()
+    a_port, b_port = free_port(), free_port()
+    a = service(a_port, [agent.endpoint])
+    broker = make_broker({"a": a})
+    broker.rewrite({"a": a, "b": service(b_port, [agent.endpoint])})
+    for _ in range(50):
+        broker.signal(signal.SIGHUP)
+    broker.wait_log(r"reload ok services=2 added=1 ")
+    assert roundtrip(req_socket(zctx, b_port), [b"b"]) == [b"b"]
+    assert roundtrip(req_socket(zctx, a_port), [b"a"]) == [b"a"]
+    assert "reload failed" not in broker.log()
+
+
+def test_shutdown_while_a_reload_loads(make_agent, make_broker):
+    # The load finishing after SIGTERM is dropped; the exit is clean (the
+    # sanitizers check nothing leaks).
+    agent = make_agent()
+    broker = make_broker({"echo": service(free_port(), [agent.endpoint])})
+    broker.rewrite({"echo": service(free_port(), [agent.endpoint])})
+    broker.signal(signal.SIGHUP)
+    broker.signal(signal.SIGTERM)
+    assert broker.wait_exit() == 0
+    assert re.search(r"reload (discarded|ok)", broker.log()), broker.log()
