@@ -51,6 +51,7 @@ static void on_disconnected(backend *be, int fd)
     if (fd != be->fd)
         return;
     be->fd = -1;
+    be->zombies = 0; /* whatever it was working on died with it */
     if (!be->up)
         return;
     be->up = 0;
@@ -245,6 +246,12 @@ int backend_open(service *svc, const char *endpoint, backend **out,
     return AB_OK;
 }
 
+/* Requests be is busy with now: in flight, and zombies until they expire. */
+static int busy(const backend *be, uint64_t now)
+{
+    return be->inflight + (now < be->zombies_until ? be->zombies : 0);
+}
+
 /* [id][""][body...]: the body is copied (by reference count for large
  * frames) rather than moved, so a refused send leaves r intact. */
 static int build_request(msgv *out, request *r)
@@ -271,6 +278,9 @@ int backend_send(backend *be, request *r)
         return AB_ERR;
     }
     conn_wrote(conn_find(&be->conns, be->fd), wire);
+    uint64_t now = uv_now(be->retry.loop);
+    if (busy(be, now) == 0)
+        be->busy_since = now;
     msgv_truncate(&r->msg, r->env_frames); /* body sent; keep the envelope */
     req_set_state(r, REQ_INFLIGHT);
     r->be = be;
@@ -287,14 +297,38 @@ void backend_forget(backend *be, request *r)
     be->inflight--;
 }
 
-backend *backend_pick(backend **bes, size_t n, int max_inflight, size_t start)
+void backend_replied(backend *be) { be->busy_since = uv_now(be->retry.loop); }
+
+void backend_abandon(backend *be, uint64_t now, uint64_t until)
+{
+    if (now >= be->zombies_until)
+        be->zombies = 0;
+    be->zombies++;
+    be->zombies_until = until;
+}
+
+void backend_late(backend *be)
+{
+    if (be->zombies > 0)
+        be->zombies--;
+    backend_replied(be);
+}
+
+/* Can be take one more request under rule? */
+static int can_take(const backend *be, const pick_rule *rule)
+{
+    int n = busy(be, rule->now);
+    if (!be->up || be->stalled || n >= rule->max_inflight)
+        return 0;
+    return n == 0 || rule->now - be->busy_since < (uint64_t)rule->pipeline_ms;
+}
+
+backend *backend_pick(backend **bes, size_t n, const pick_rule *rule, size_t start)
 {
     backend *best = NULL;
     for (size_t k = 0; k < n; k++) {
         backend *be = bes[(start + k) % n];
-        if (!be->up || be->stalled || be->inflight >= max_inflight)
-            continue;
-        if (!best || be->inflight < best->inflight)
+        if (can_take(be, rule) && (!best || busy(be, rule->now) < busy(best, rule->now)))
             best = be;
     }
     return best;

@@ -74,7 +74,7 @@ typedef struct key_def {
  * keys of `defaults:`; a knob resolves built-in < defaults < service. */
 enum svc_key {
     K_TIMEOUT, K_INFLIGHT, K_QUEUE, K_MSGBYTES, K_FRAMES, K_HEARTBEAT,
-    K_PERCLIENT,
+    K_PERCLIENT, K_PIPELINE,
     NKNOBS,
     K_HOST = NKNOBS, K_PORT, K_BACKENDS,
     NSVCKEYS
@@ -93,6 +93,7 @@ static const key_def svc_keys[NSVCKEYS] = {
                      true},
     [K_PERCLIENT] = {"max_per_client", 1, 1000000, REG_DEFAULT_MAX_PER_CLIENT,
                      false},
+    [K_PIPELINE] = {"pipeline_ms", 0, 3600000, REG_DEFAULT_PIPELINE_MS, false},
     [K_HOST] = {.name = "host"},
     [K_PORT] = {"port", 1, 65535, 0, false},
     [K_BACKENDS] = {.name = "backends"},
@@ -657,6 +658,7 @@ static void store_knobs(reg_service *s, const long long v[NKNOBS])
     s->max_frames = (int)v[K_FRAMES];
     s->heartbeat_ms = (int)v[K_HEARTBEAT];
     s->max_per_client = (int)v[K_PERCLIENT];
+    s->pipeline_ms = (int)v[K_PIPELINE];
 }
 
 /* One entry of services:, appended to the registry even when invalid (the

@@ -19,6 +19,7 @@
 #define REG_DEFAULT_MAX_FRAMES 64
 #define REG_DEFAULT_HEARTBEAT_MS 0          /* off: old REQ peers drop on PING */
 #define REG_DEFAULT_MAX_PER_CLIENT 256      /* requests one client may have held */
+#define REG_DEFAULT_PIPELINE_MS 2           /* see docs/registry.md */
 
 /* Upper ends of the knobs' ranges: the bounds libzmq enforces on every
  * socket, which cannot change while a port stays bound. */
@@ -43,6 +44,7 @@ typedef struct reg_service {
     int max_frames;        /* 1..4096, body frames of one message */
     int heartbeat_ms;      /* 0 (off) or 100..3600000, backend side only */
     int max_per_client;    /* 1..1000000, requests held per client connection */
+    int pipeline_ms;       /* 0..3600000, pipeline only behind a younger request */
     int line;              /* line of the service's key, for messages */
 } reg_service;
 

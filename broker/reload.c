@@ -39,6 +39,7 @@ static int cfg_same(const reg_service *a, const reg_service *b)
         a->max_inflight != b->max_inflight || a->queue_max != b->queue_max ||
         a->max_msg_bytes != b->max_msg_bytes || a->max_frames != b->max_frames ||
         a->heartbeat_ms != b->heartbeat_ms || a->max_per_client != b->max_per_client ||
+        a->pipeline_ms != b->pipeline_ms ||
         a->nbackends != b->nbackends || strcmp(a->host, b->host) != 0)
         return 0;
     for (size_t i = 0; i < a->nbackends; i++) {

@@ -215,9 +215,12 @@ static int any_backend_up(const service *svc)
 static void expire(service *svc, request *r)
 {
     int ms = svc->cfg->timeout_ms;
-    if (r->state == REQ_INFLIGHT)
+    if (r->state == REQ_INFLIGHT) {
+        uint64_t now = uv_now(svc->br->loop);
+        backend_abandon(r->be, now, now + (uint64_t)ms);
         svc_fail(svc, r, ERR_TIMEOUT, "no reply from backend %s within %d ms",
                  r->be->endpoint, ms);
+    }
     else if (any_backend_up(svc))
         svc_fail(svc, r, ERR_TIMEOUT, "no backend was free within %d ms", ms);
     else
@@ -261,6 +264,14 @@ static int body_fits(const service *svc, msgv *m, size_t skip, const char *what,
     return AB_OK;
 }
 
+/* The backend for the next request now, or NULL (backend_pick). */
+static backend *pick(service *svc, size_t start)
+{
+    pick_rule rule = {svc->cfg->max_inflight, svc->cfg->pipeline_ms,
+                      uv_now(svc->br->loop)};
+    return backend_pick(svc->backends, svc->nbackends, &rule, start);
+}
+
 /* Decide whether a well-formed request may be accepted. AB_ERR fills code
  * and why with the error reply to send instead. */
 static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
@@ -281,8 +292,7 @@ static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
     if (origin_held(o) >= (size_t)cfg->max_per_client)
         return ab_seterr(why, len, "this client already has %zu requests held "
                          "(max_per_client is %d)", origin_held(o), cfg->max_per_client);
-    if (svc->stats.queued >= (uint64_t)cfg->queue_max &&
-        !backend_pick(svc->backends, svc->nbackends, cfg->max_inflight, 0))
+    if (svc->stats.queued >= (uint64_t)cfg->queue_max && !pick(svc, 0))
         return ab_seterr(why, len, "%d requests already waiting (queue_max)",
                          cfg->queue_max);
     if (br->pool.held_bytes + m->bytes > br->opts.max_memory)
@@ -331,8 +341,7 @@ void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames)
 void svc_dispatch(service *svc)
 {
     while (!ab_list_empty(&svc->queue)) {
-        backend *be = backend_pick(svc->backends, svc->nbackends,
-                                   svc->cfg->max_inflight, svc->rr++);
+        backend *be = pick(svc, svc->rr++);
         if (!be)
             return;
         request *r = AB_CONTAINER_OF(ab_list_head(&svc->queue), request, link);
@@ -377,8 +386,11 @@ void svc_on_reply(service *svc, backend *be, msgv *m)
     request *r = req_lookup(&svc->br->pool, msgv_data(m, 0), msgv_size(m, 0));
     if (!r || r->be != be) {
         svc->stats.late_replies++;
+        backend_late(be);
+        svc_dispatch(svc);
         return;
     }
+    backend_replied(be);
     if (m->n < 2 || msgv_size(m, 1) != 0)
         svc_fail(svc, r, ERR_BAD_REPLY, "backend %s replied without the empty "
                  "delimiter after the request id", be->endpoint);
