@@ -122,12 +122,15 @@ static const conn_ops backend_conn_ops = {
  * queued requests when it disconnects, so nothing is delivered to a
  * restarted backend long after the client got its error. An absent backend
  * is retried after 100 ms, then twice as long each time up to
- * --reconnect-max-ms. The frame ceiling is fixed (see front.c). */
+ * --reconnect-max-ms. Options are copied into each connection when it is
+ * made, so none may depend on a knob a reload can raise: the frame ceiling
+ * is fixed (see front.c), and so is the send queue's, above any
+ * max_inflight (which is what bounds the requests a backend holds). */
 static int set_dealer_options(void *sock, const reg_service *cfg,
                               const broker_opts *o)
 {
     int one = 1, zero = 0;
-    int hwm = cfg->max_inflight * 2 > 1000 ? cfg->max_inflight * 2 : 1000;
+    int hwm = 2 * REG_MAX_INFLIGHT_MAX;
     int64_t ceiling = REG_MAX_MSG_BYTES_MAX;
     int rc = zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one);
     rc |= zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);

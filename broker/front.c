@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ERROR_BODY_MAX 1024
-
 static void maybe_close(front *f);
 
 /* ------------------------------------------------------------ origin -- */
@@ -66,15 +64,10 @@ static const origin_ops front_origin = {
 static void answer(front *f, const origin *o, msgv *m, size_t env_frames,
                    svc_error code, const char *why)
 {
-    char body[ERROR_BODY_MAX];
     msgv_truncate(m, env_frames);
-    if (f->svc) {
+    if (f->svc)
         svc_reject(f->svc, o, m, code, why);
-        return;
-    }
-    size_t n = svc_error_body(body, sizeof body, f->name, code, why);
-    m->limit = (size_t)-1;
-    if (msgv_push_bytes(m, body, n) == AB_OK)
+    else if (svc_error_append(m, f->name, code, why) == AB_OK)
         origin_reply(o, m);
 }
 
@@ -94,11 +87,15 @@ static long envelope(front *f, const origin *o, msgv *m)
 {
     char why[AB_ERRLEN];
     long delim = msgv_delimiter(m);
+    if (delim < 1 && m->dropped) {
+        ab_seterr(why, sizeof why, "request has %zu frames; messages of more than %zu "
+                  "are not read", m->n + m->dropped, m->limit);
+        reject_envelope(f, o, m, ERR_TOO_LARGE, why);
+        return -1;
+    }
     if (delim < 1) {
-        reject_envelope(f, o, m, m->dropped ? ERR_TOO_LARGE : ERR_BAD_REQUEST,
-                        m->dropped ? "request has too many frames"
-                                   : "request has no empty delimiter frame "
-                                     "(not a REQ envelope)");
+        reject_envelope(f, o, m, ERR_BAD_REQUEST, "request has no empty delimiter "
+                        "frame (not a REQ envelope)");
         return -1;
     }
     if (delim > FRONT_MAX_ENVELOPE) {

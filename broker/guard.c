@@ -273,23 +273,25 @@ static void rebase(conn *c, int64_t x)
 
 /* ----------------------------------------------------------- cutting -- */
 
+/* Cut c once (it stays until DISCONNECTED, unguarded). */
 static void cut(conn *c, guard_reason why, uint64_t bound)
 {
     char who[160], peer[80];
     conn_set *s = c->set;
+    uint64_t partial = c->partial;
+    c->guarded = 0;
+    c->partial = 0;
     if (!same_peer(c))
         return; /* its fd was closed meanwhile: nothing left to cut */
     s->ops->describe(s, who, sizeof who);
     peer_text(c, peer, sizeof peer);
     log_warn("guard cut %s peer=%s reason=%s partial_bytes=%llu bound=%llu", who,
-             peer, guard_reason_name(why), (unsigned long long)c->partial,
+             peer, guard_reason_name(why), (unsigned long long)partial,
              (unsigned long long)bound);
     /* libzmq's engine reads end-of-file and closes the session as if the
-     * peer had; DISCONNECTED follows. Writes to it fail with EPIPE (the
-     * broker ignores SIGPIPE). */
+     * peer had (stream_engine_base_t::error); DISCONNECTED follows. Its
+     * writes fail with EPIPE (the broker ignores SIGPIPE). */
     shutdown(c->fd, SHUT_RDWR);
-    c->guarded = 0; /* once is enough; the conn goes with DISCONNECTED */
-    c->partial = 0;
     s->ops->cut(s, why);
 }
 

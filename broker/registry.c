@@ -82,7 +82,7 @@ enum svc_key {
 
 static const key_def svc_keys[NSVCKEYS] = {
     [K_TIMEOUT] = {"timeout_ms", 1, 3600000, REG_DEFAULT_TIMEOUT_MS, false},
-    [K_INFLIGHT] = {"max_inflight", 1, 100000, REG_DEFAULT_MAX_INFLIGHT,
+    [K_INFLIGHT] = {"max_inflight", 1, REG_MAX_INFLIGHT_MAX, REG_DEFAULT_MAX_INFLIGHT,
                     false},
     [K_QUEUE] = {"queue_max", 0, 1000000, REG_DEFAULT_QUEUE_MAX, false},
     [K_MSGBYTES] = {"max_msg_bytes", 1, REG_MAX_MSG_BYTES_MAX,

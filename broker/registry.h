@@ -25,6 +25,7 @@
  * socket, which cannot change while a port stays bound. */
 #define REG_MAX_MSG_BYTES_MAX (1u << 30)
 #define REG_MAX_FRAMES_MAX 4096
+#define REG_MAX_INFLIGHT_MAX 100000
 
 typedef struct reg_host {
     char *name;

@@ -10,8 +10,9 @@
  *       +----reply-------+---------reply-------+
  *
  * "reply" is the only way back to FREE, and every path that leaves QUEUED
- * or INFLIGHT goes through finish() in service.c (after the real reply or
- * svc_fail()), which is how "exactly one reply per request" is kept by
+ * or INFLIGHT goes through finish() in service.c, which hands the one reply
+ * (the backend's, or an error) to the request's origin (origin.h) before
+ * freeing it: that is how "exactly one reply per request" is kept by
  * construction.
  *
  * The backend sees a request only as an 8-byte id frame (slot + generation)

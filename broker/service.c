@@ -11,7 +11,8 @@
  *                     v   yes --> request FREE->QUEUED, deadline armed
  *                   queue (bounded by queue_max, else overloaded)
  *                     | svc_dispatch: backend_pick = fewest outstanding,
- *                     |   up, under max_inflight           QUEUED->INFLIGHT
+ *                     |   up, under max_inflight, idle or
+ *                     |   busy for < pipeline_ms           QUEUED->INFLIGHT
  *                     v
  *                   backend DEALER ---- [id][""][body] ----------> REP
  *                   svc_on_reply  <---- [id][""][reply] ----------
@@ -94,19 +95,23 @@ size_t svc_error_body(char *buf, size_t len, const char *svc_name,
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
-/* Append the JSON error body to env (exactly an envelope); AB_ERR only
- * when out of memory (env is then cleared). */
-static int error_reply(service *svc, msgv *env, svc_error code, const char *text)
+int svc_error_append(msgv *env, const char *svc_name, svc_error code,
+                     const char *message)
 {
     char body[ERROR_BODY_MAX];
-    size_t n = svc_error_body(body, sizeof body, svc->name, code, text);
+    size_t n = svc_error_body(body, sizeof body, svc_name, code, message);
     env->limit = (size_t)-1;
     if (msgv_push_bytes(env, body, n) != AB_OK) {
-        log_error("out of memory building an error reply service=%s", svc->name);
+        log_error("out of memory building an error reply service=%s", svc_name);
         msgv_clear(env);
         return AB_ERR;
     }
     return AB_OK;
+}
+
+static int error_reply(service *svc, msgv *env, svc_error code, const char *text)
+{
+    return svc_error_append(env, svc->name, code, text);
 }
 
 /* Hand a reply to its origin. A client that is gone or not reading is

@@ -91,5 +91,9 @@ void svc_backend_lost(service *svc, backend *be, const char *why);
 /* Render the error reply body into buf; returns its length (for tests). */
 size_t svc_error_body(char *buf, size_t len, const char *svc_name,
                       svc_error code, const char *message);
+/* Append that body to env (exactly an envelope). AB_ERR only when out of
+ * memory: env is then cleared. */
+int svc_error_append(msgv *env, const char *svc_name, svc_error code,
+                     const char *message);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void sched_mark(zsock *zs);
 static void sched_unmark(zsock *zs);
@@ -133,8 +134,14 @@ int zsock_init(zsock_sched *s, zsock *zs, void *zctx, int type,
     zs->max_frames = max_frames;
     ab_list_init(&zs->ready_link);
     zs->sock = zmq_socket(zctx, type);
-    if (!zs->sock)
-        return ab_seterr(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+    if (!zs->sock) {
+        int e = errno;
+        struct rlimit rl = {0, 0};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        return ab_seterr(err, errlen, "zmq_socket: %s (ZMQ_MAX_SOCKETS is %d, "
+                         "RLIMIT_NOFILE is %llu)", zmq_strerror(e),
+                         zmq_ctx_get(zctx, ZMQ_MAX_SOCKETS), (unsigned long long)rl.rlim_cur);
+    }
     return AB_OK;
 }
 

@@ -128,6 +128,8 @@ static void test_error_body(void)
     CHECK_STR_CONTAINS(buf, "\"error\":\"too_large\"");
     svc_error_body(buf, sizeof buf, "s", ERR_BAD_REQUEST, "");
     CHECK_STR_CONTAINS(buf, "\"error\":\"bad_request\"");
+    svc_error_body(buf, sizeof buf, "s", ERR_BAD_REPLY, "");
+    CHECK_STR_CONTAINS(buf, "\"error\":\"bad_reply\"");
     n = svc_error_body(buf, 16, "s", ERR_TIMEOUT, "x"); /* truncation is safe */
     CHECK(n == 15 && strlen(buf) == 15);
 }
