@@ -173,7 +173,7 @@ static int open_monitor(backend *be, broker *br, char *err, size_t errlen)
 {
     int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                  ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
-    if (zsock_monitor_open(&br->sched, &be->monitor, br->zctx, be->dealer.sock,
+    if (zsock_monitor_open(&br->sched, &be->monitor, br->zctx, &be->dealer,
                            events, err, errlen) != AB_OK)
         return AB_ERR;
     be->monitor.data = be;
@@ -195,8 +195,8 @@ static int open_sockets(backend *be, broker *br, char *err, size_t errlen)
     }
     if (zmq_connect(be->dealer.sock, be->endpoint) != 0) {
         ab_seterr(err, errlen, "backend %s: %s", be->endpoint, zmq_strerror(errno));
+        zsock_discard(&be->dealer); /* the monitored one first */
         zsock_discard(&be->monitor);
-        zsock_discard(&be->dealer);
         return AB_ERR;
     }
     return AB_OK;
@@ -208,16 +208,16 @@ static int open_sockets(backend *be, broker *br, char *err, size_t errlen)
 static int start_watching(backend *be, broker *br, char *err, size_t errlen)
 {
     if (zsock_start(&be->dealer, on_reply, err, errlen) != AB_OK) {
+        zsock_discard(&be->dealer); /* the monitored one first */
         zsock_discard(&be->monitor);
-        zsock_discard(&be->dealer);
         free(be->endpoint);
         free(be);
         return AB_ERR;
     }
     if (zsock_start(&be->monitor, on_monitor, err, errlen) != AB_OK) {
-        zsock_discard(&be->monitor);
         be->open_handles = 1;
-        zsock_close(&be->dealer, on_zsock_closed);
+        zsock_close(&be->dealer, on_zsock_closed); /* stops its monitor */
+        zsock_discard(&be->monitor);
         return AB_ERR;
     }
     uv_timer_init(br->loop, &be->retry);

@@ -251,7 +251,7 @@ static int open_sockets(front *f, char *err, size_t errlen)
         zsock_discard(&f->router);
         return AB_ERR;
     }
-    if (zsock_monitor_open(&br->sched, &f->monitor, br->zctx, f->router.sock,
+    if (zsock_monitor_open(&br->sched, &f->monitor, br->zctx, &f->router,
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                ZMQ_EVENT_DISCONNECTED,
                            err, errlen) != AB_OK) {
@@ -272,16 +272,16 @@ static int start(front *f, char *err, size_t errlen)
 {
     broker *br = f->br;
     if (zsock_start(&f->router, on_request, err, errlen) != AB_OK) {
+        zsock_discard(&f->router); /* the monitored one first */
         zsock_discard(&f->monitor);
-        zsock_discard(&f->router);
         free(f);
         return AB_ERR;
     }
     if (zsock_start(&f->monitor, on_monitor, err, errlen) != AB_OK) {
-        zsock_discard(&f->monitor);
         f->open_handles = 1;
         f->closing = 1;
-        zsock_close(&f->router, on_zsock_closed);
+        zsock_close(&f->router, on_zsock_closed); /* stops its monitor */
+        zsock_discard(&f->monitor);
         return AB_ERR;
     }
     uv_timer_init(br->loop, &f->retry);
@@ -308,8 +308,8 @@ int front_open(broker *br, int port, const char *name, int retry, front **out,
     if (bind_port(f) != AB_OK && !(retry && f->bind_errno == EADDRINUSE)) {
         ab_seterr(err, errlen, "bind service=%s port=%d errno=%d (%s)", name, port,
                   f->bind_errno, zmq_strerror(f->bind_errno));
+        zsock_discard(&f->router); /* the monitored one first */
         zsock_discard(&f->monitor);
-        zsock_discard(&f->router);
         free(f);
         return AB_ERR;
     }
@@ -375,6 +375,7 @@ void front_close(front *f)
     if (f->closing)
         return;
     f->closing = 1;
+    log_info("unbind port=%d service=%s", f->port, f->name);
     ab_list_remove(&f->link);
     conn_set_close(&f->conns);
     zsock_close(&f->router, on_zsock_closed);

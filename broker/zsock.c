@@ -145,8 +145,18 @@ int zsock_init(zsock_sched *s, zsock *zs, void *zctx, int type,
     return AB_OK;
 }
 
+/* See zsock_monitor_open: no event may be sent to a monitor PAIR that is
+ * gone. Events after this are dropped by libzmq. */
+static void stop_monitor(zsock *zs)
+{
+    if (zs->monitored)
+        zmq_socket_monitor(zs->sock, NULL, 0);
+    zs->monitored = 0;
+}
+
 void zsock_discard(zsock *zs)
 {
+    stop_monitor(zs);
     zmq_close(zs->sock);
     zs->sock = NULL;
 }
@@ -200,6 +210,7 @@ static void on_poll_closed(uv_handle_t *handle)
 
 void zsock_close(zsock *zs, zsock_close_cb cb)
 {
+    stop_monitor(zs);
     zs->closing = 1;
     zs->on_close = cb;
     sched_unmark(zs);
@@ -217,20 +228,24 @@ int zsock_events(zsock *zs)
     return events;
 }
 
-int zsock_monitor_open(zsock_sched *s, zsock *mon, void *zctx, void *sock,
+int zsock_monitor_open(zsock_sched *s, zsock *mon, void *zctx, zsock *zs,
                        int events, char *err, size_t errlen)
 {
     static unsigned long seq;
     char addr[64];
     int zero = 0;
     snprintf(addr, sizeof addr, "inproc://agentbus-monitor-%lu", ++seq);
-    if (zmq_socket_monitor(sock, addr, events) != 0)
+    if (zmq_socket_monitor(zs->sock, addr, events) != 0)
         return ab_seterr(err, errlen, "zmq_socket_monitor: %s", zmq_strerror(errno));
-    if (zsock_init(s, mon, zctx, ZMQ_PAIR, 2, err, errlen) != AB_OK)
+    zs->monitored = 1;
+    if (zsock_init(s, mon, zctx, ZMQ_PAIR, 2, err, errlen) != AB_OK) {
+        stop_monitor(zs);
         return AB_ERR;
+    }
     if (zmq_setsockopt(mon->sock, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
         zmq_connect(mon->sock, addr) != 0) {
         ab_seterr(err, errlen, "monitor connect: %s", zmq_strerror(errno));
+        stop_monitor(zs);
         zsock_discard(mon);
         return AB_ERR;
     }

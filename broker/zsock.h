@@ -59,6 +59,7 @@ struct zsock {
     zsock_wake_cb on_wake; /* optional; set before zsock_start */
     size_t max_frames;   /* frames kept per message (msgv limit) */
     int want_srcfd;      /* fill msgv.srcfd (ZMQ_SRCFD) on every message */
+    int monitored;       /* a socket monitor is attached (see below) */
     ab_list ready_link;  /* on sched->ready when it must be revisited */
     int closing;
 };
@@ -88,12 +89,18 @@ void zsock_close(zsock *zs, zsock_close_cb cb);
  * socket is put on the ready list (rule 2). */
 int zsock_events(zsock *zs);
 
-/* Attach a ZMQ socket monitor to `sock` (events: a ZMQ_EVENT_* mask) and
+/* Attach a ZMQ socket monitor to zs (events: a ZMQ_EVENT_* mask) and
  * create mon, the PAIR that receives it (not started). The PAIR's queue is
  * unbounded (RCVHWM 0): a lost DISCONNECTED would leave a dead connection
  * guarded, a lost CONNECTED a live backend unused. The internal PAIR
- * libzmq creates for a monitor is a socket too: a monitor costs two. */
-int zsock_monitor_open(zsock_sched *s, zsock *mon, void *zctx, void *sock,
+ * libzmq creates for a monitor is a socket too: a monitor costs two.
+ *
+ * libzmq sends monitor events with blocking sends from its I/O thread, and
+ * a monitored socket emits some while it terminates (its listener's
+ * CLOSED, its connections' DISCONNECTED): had mon already gone, that send
+ * would block the I/O thread for good. So closing or discarding zs stops
+ * its monitor first, and mon must be closed together with or after zs. */
+int zsock_monitor_open(zsock_sched *s, zsock *mon, void *zctx, zsock *zs,
                        int events, char *err, size_t errlen);
 /* Decode a monitor message: AB_ERR if it is not one. */
 int zsock_monitor_event(msgv *m, int *event, int *value);
