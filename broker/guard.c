@@ -7,7 +7,6 @@
 
 #include "common.h"
 #include "log.h"
-
 #include "tcpcount.h"
 
 #include <arpa/inet.h>

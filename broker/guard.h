@@ -98,7 +98,7 @@ struct conn {
     size_t held;          /* live requests it originated (per-client bound) */
     uint64_t in_wire, in_msgs, out_wire;
     uint64_t created;     /* loop time, ms */
-    /* guard_tick() state */
+    /* check_conn() state */
     int64_t x_ref;        /* unexplained bytes at the last re-base */
     uint64_t msgs_ref;    /* in_msgs at the last re-base */
     uint64_t pong_allow;  /* largest sound estimate of bytes libzmq wrote
