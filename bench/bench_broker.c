@@ -13,8 +13,16 @@
  * rounds, each ratio the median of the per-round ratios.  Every reply is
  * compared with its request: a broken path fails the run instead of
  * being measured.
+ *
+ * Then a mixed case: two REP backends of which one client keeps busy
+ * with slow requests (--slow-ms) while --fast-clients send fast ones
+ * (--fast-ms), through zmq_proxy and through agentbusd (with the
+ * registry's built-in dispatch knobs) taking turns; it reports the fast
+ * requests' p50/p99: what a request pays for being stacked behind a long
+ * one at a REP agent.
  */
 #include "common.h"
+#include "registry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +87,11 @@ struct opts {
     int timeout_ms;          /* bound on every wait: reply, start, stop */
     int max_inflight;
     int queue_max;
+    double mixed_seconds;    /* 0: no mixed case */
+    int mixed_blocks;
+    int slow_ms, fast_ms;
+    int fast_clients;
+    int pipeline_ms;         /* agentbusd's pipeline_ms; -1: built-in default */
     char agentbusd[PATH_MAX];
 };
 
@@ -96,11 +109,13 @@ struct figures {
 struct backend {
     pthread_t thread;
     void *sock;
+    int slow_ms, fast_ms;    /* mixed backends: time taken per request */
 };
 
 struct backends {
     void *ctx;
     int n;                   /* threads started, so a partial start stops */
+    int slow_ms, fast_ms;    /* 0, 0: plain echo */
     struct backend b[MAX_BACKENDS];
     struct endpoints eps;
 };
@@ -297,18 +312,35 @@ static int round_trip(void *s, struct msgbuf *m, char *err)
 
 /* ---- echo backends ------------------------------------------------------ */
 
+/* Where a mixed request says whether it is slow ('S') or fast ('F'),
+ * after the client id and sequence number round_trip() stamps. */
+#define MIXED_MARK 16
+#define MIXED_BODY 64
+
+/* How long a mixed backend works on msg (0 for a plain echo backend). */
+static int work_ms(const struct backend *b, zmq_msg_t *msg)
+{
+    if (!b->slow_ms && !b->fast_ms)
+        return 0;
+    const char *body = zmq_msg_data(msg);
+    return zmq_msg_size(msg) > MIXED_MARK && body[MIXED_MARK] == 'S' ? b->slow_ms
+                                                                       : b->fast_ms;
+}
+
 /* Echo one single-frame request; -1 when the socket fails (ETERM at stop). */
-static int echo_one(void *s)
+static int echo_one(const struct backend *b)
 {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    int rc = zmq_msg_recv(&msg, s, 0);
+    int rc = zmq_msg_recv(&msg, b->sock, 0);
     if (rc >= 0 && zmq_msg_more(&msg)) {
         fprintf(stderr, "bench_broker: backend got a multi-frame request\n");
         rc = -1;
     }
+    if (rc >= 0 && work_ms(b, &msg))
+        sleep_ms(work_ms(b, &msg));
     if (rc >= 0)
-        rc = zmq_msg_send(&msg, s, 0);
+        rc = zmq_msg_send(&msg, b->sock, 0);
     zmq_msg_close(&msg);
     return rc < 0 ? -1 : 0;
 }
@@ -316,7 +348,7 @@ static int echo_one(void *s)
 static void *echo_main(void *arg)
 {
     struct backend *b = arg;
-    while (echo_one(b->sock) == 0) {
+    while (echo_one(b) == 0) {
     }
     zmq_close(b->sock);
     return NULL;
@@ -335,6 +367,8 @@ static void backends_stop(struct backends *bk)
 static int backend_start(struct backends *bk, char *err)
 {
     struct backend *b = &bk->b[bk->n];
+    b->slow_ms = bk->slow_ms;
+    b->fast_ms = bk->fast_ms;
     b->sock = bench_socket(bk->ctx, ZMQ_REP, -1, err);
     if (!b->sock)
         return AB_ERR;
@@ -351,7 +385,8 @@ static int backend_start(struct backends *bk, char *err)
     return AB_OK;
 }
 
-/* n REP echo threads, each bound to its own free loopback port. */
+/* n REP echo threads, each bound to its own free loopback port (bk's
+ * slow_ms and fast_ms set beforehand for mixed backends). */
 static int backends_start(struct backends *bk, int n, char *err)
 {
     bk->n = 0;
@@ -445,6 +480,8 @@ static int write_registry(const char *file, int port, const struct endpoints *ep
     for (int i = 0; i < eps->n; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", eps->addr[i]);
     fprintf(f, "]\n");
+    if (o->pipeline_ms >= 0)
+        fprintf(f, "    pipeline_ms: %d\n", o->pipeline_ms);
     if (fclose(f) != 0)
         return ab_seterr(err, AB_ERRLEN, "%s: %s", file, strerror(errno));
     return AB_OK;
@@ -854,15 +891,23 @@ static int round_order(const struct opts *o, int r, enum mode *order)
     return n;
 }
 
-/* Bring up a path per mode of order[0..n); *up counts those started. */
-static int start_paths(struct bench *b, const enum mode *order, int n, struct path *paths,
-                       int *up, char *err)
+/* Bring up a path per mode of order[0..n) in front of backends, with
+ * options o; *up counts those started. */
+static int start_paths_of(struct bench *b, const enum mode *order, int n,
+                          const struct endpoints *backends, const struct opts *o,
+                          struct path *paths, int *up, char *err)
 {
     char why[AB_ERRLEN];
     for (*up = 0; *up < n; (*up)++)
-        if (path_start(&paths[*up], order[*up], &b->backends.eps, b->o, why) != AB_OK)
+        if (path_start(&paths[*up], order[*up], backends, o, why) != AB_OK)
             return ab_seterr(err, AB_ERRLEN, "starting %s: %s", MODE_LABEL[order[*up]], why);
     return AB_OK;
+}
+
+static int start_paths(struct bench *b, const enum mode *order, int n, struct path *paths,
+                       int *up, char *err)
+{
+    return start_paths_of(b, order, n, &b->backends.eps, b->o, paths, up, err);
 }
 
 /* Tear down paths[0..n); a failure becomes the result unless rc already
@@ -935,6 +980,181 @@ static int run_round(struct bench *b, int r, char *err)
     for (int i = 0; i < n; i++)
         print_progress(r, b->o, order[i], &b->res[r][order[i]]);
     return AB_OK;
+}
+
+/* ---- mixed slow/fast ----------------------------------------------------- */
+
+/* The fast requests' round-trip times of one path, over all its blocks. */
+struct sample_set {
+    double *v;
+    size_t n, cap;
+    uint64_t slow_done;
+};
+
+static int sample_add(struct sample_set *set, double us)
+{
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 4096;
+        double *v = realloc(set->v, cap * sizeof *v);
+        if (!v)
+            return AB_ERR;
+        set->v = v;
+        set->cap = cap;
+    }
+    set->v[set->n++] = us;
+    return AB_OK;
+}
+
+/* One client of the mixed case; a fast one keeps its round-trip times. */
+struct mixed_client {
+    pthread_t thread;
+    struct load *load;
+    int id, slow;
+    struct sample_set lat;
+};
+
+static int mixed_loop(struct mixed_client *c, void *s, char *err)
+{
+    struct load *l = c->load;
+    struct msgbuf m;
+    int rc = msgbuf_init(&m, MIXED_BODY, c->id, err);
+    if (rc != AB_OK)
+        return AB_ERR;
+    m.body[MIXED_MARK] = c->slow ? 'S' : 'F';
+    while (rc == AB_OK && atomic_load(&l->phase) != PHASE_STOP && !atomic_load(&l->failed)) {
+        double t0 = now_us();
+        rc = round_trip(s, &m, err);
+        if (rc == AB_OK && c->slow)
+            c->lat.slow_done++;
+        else if (rc == AB_OK && sample_add(&c->lat, now_us() - t0) != AB_OK)
+            rc = ab_seterr(err, AB_ERRLEN, "out of memory for samples");
+    }
+    msgbuf_free(&m);
+    return rc;
+}
+
+static void *mixed_main(void *arg)
+{
+    struct mixed_client *c = arg;
+    char err[AB_ERRLEN];
+    void *s = req_socket(c->load->ctx, c->load->eps, c->load->o->timeout_ms, err);
+    if (!s || mixed_loop(c, s, err) != AB_OK)
+        load_fail(c->load, err);
+    if (s)
+        zmq_close(s);
+    return NULL;
+}
+
+/* One window of the mixed load on eps: client 0 slow, the others fast;
+ * their results are added to set. */
+static int mixed_window(struct bench *b, const struct endpoints *eps, double seconds,
+                        struct sample_set *set, char *err)
+{
+    static struct mixed_client clients[MAX_CLIENTS];
+    struct load l = {.ctx = b->ctx, .eps = eps, .o = b->o, .phase = PHASE_MEASURE};
+    int n = b->o->fast_clients + 1, started = 0;
+    pthread_mutex_init(&l.mu, NULL);
+    for (; started < n; started++) {
+        clients[started] = (struct mixed_client){.load = &l, .id = started + 1,
+                                                 .slow = started == 0};
+        if (pthread_create(&clients[started].thread, NULL, mixed_main, &clients[started])) {
+            load_fail(&l, "pthread_create failed for a client");
+            break;
+        }
+    }
+    if (!l.failed)
+        sleep_ms(seconds * 1000);
+    atomic_store(&l.phase, PHASE_STOP);
+    for (int i = 0; i < started; i++) {
+        struct mixed_client *c = &clients[i];
+        pthread_join(c->thread, NULL);
+        set->slow_done += c->lat.slow_done;
+        for (size_t k = 0; k < c->lat.n && !l.failed; k++)
+            if (sample_add(set, c->lat.v[k]) != AB_OK)
+                load_fail(&l, "out of memory for samples");
+        free(c->lat.v);
+    }
+    pthread_mutex_destroy(&l.mu);
+    return l.failed ? ab_seterr(err, AB_ERRLEN, "%s", l.err) : AB_OK;
+}
+
+/* The paths of the mixed case: zmq_proxy and agentbusd, as selected. */
+static int mixed_modes(const struct opts *o, enum mode *modes)
+{
+    int n = 0;
+    for (enum mode m = MODE_PROXY; m <= MODE_AGENTBUSD; m++)
+        if (o->modes & (1u << m))
+            modes[n++] = m;
+    return n;
+}
+
+/* Blocks of --mixed-seconds / --mixed-blocks that the paths take turns in. */
+static int mixed_interleave(struct bench *b, struct path *paths, int n,
+                            struct sample_set *sets, char *err)
+{
+    char why[AB_ERRLEN];
+    double window = b->o->mixed_seconds / b->o->mixed_blocks;
+    for (int blk = 0; blk < b->o->mixed_blocks; blk++) {
+        for (int j = 0; j < n; j++) {
+            int i = (blk + j) % n;
+            if (mixed_window(b, &paths[i].lat, window, &sets[i], why) != AB_OK)
+                return ab_seterr(err, AB_ERRLEN, "%s mixed: %s", MODE_LABEL[paths[i].mode], why);
+        }
+    }
+    return AB_OK;
+}
+
+static void print_mixed(const struct bench *b, const struct path *paths, int n,
+                        struct sample_set *sets)
+{
+    const struct opts *o = b->o;
+    struct figures f[MODE_COUNT];
+    printf("\nmixed slow/fast: 2 REP backends, 1 client of %d ms requests and %d clients of "
+           "%d ms ones, %g s per path in %d blocks\n%-22s %12s %12s %12s %12s\n",
+           o->slow_ms, o->fast_clients, o->fast_ms, o->mixed_seconds, o->mixed_blocks,
+           "mode", "fast p50 ms", "fast p99 ms", "fast reqs", "slow reqs");
+    for (int i = 0; i < n; i++) {
+        summarize(sets[i].v, (int)sets[i].n, &f[i]);
+        printf("%-22s %12.1f %12.1f %12zu %12llu\n", MODE_LABEL[paths[i].mode],
+               f[i].p50_us / 1000, f[i].p99_us / 1000, sets[i].n,
+               (unsigned long long)sets[i].slow_done);
+    }
+    if (n == 2)
+        printf("%-22s %12.3f %12.3f\n", "agentbusd/zmq_proxy", f[1].p50_us / f[0].p50_us,
+               f[1].p99_us / f[0].p99_us);
+}
+
+/* The mixed case (after the rounds): its own two backends, both paths
+ * up, the load in blocks they take turns in. agentbusd runs with the
+ * registry's built-in max_inflight and queue_max: the defaults are what
+ * is measured. */
+static int run_mixed(struct bench *b, char *err)
+{
+    struct backends mixed = {.slow_ms = b->o->slow_ms, .fast_ms = b->o->fast_ms};
+    struct opts mo = *b->o;
+    struct path paths[2];
+    struct sample_set sets[2] = {{0}};
+    enum mode modes[2];
+    char why[AB_ERRLEN];
+    int up = 0, n = mixed_modes(b->o, modes), rc;
+    if (n == 0 || b->o->mixed_seconds <= 0)
+        return AB_OK;
+    mo.max_inflight = REG_DEFAULT_MAX_INFLIGHT;
+    mo.queue_max = REG_DEFAULT_QUEUE_MAX;
+    if (backends_start(&mixed, 2, err) != AB_OK)
+        return AB_ERR;
+    rc = start_paths_of(b, modes, n, &mixed.eps, &mo, paths, &up, why);
+    if (rc == AB_OK)
+        rc = mixed_interleave(b, paths, n, sets, why);
+    rc = stop_paths(b, paths, up, rc, why);
+    backends_stop(&mixed);
+    if (rc == AB_OK && sets[0].n && (n < 2 || sets[1].n))
+        print_mixed(b, paths, n, sets);
+    else if (rc == AB_OK)
+        rc = ab_seterr(why, AB_ERRLEN, "no fast request completed");
+    for (int i = 0; i < n; i++)
+        free(sets[i].v);
+    return rc == AB_OK ? AB_OK : ab_seterr(err, AB_ERRLEN, "mixed case: %s", why);
 }
 
 /* ---- report ------------------------------------------------------------- */
@@ -1071,6 +1291,15 @@ static const struct optspec OPTSPECS[] = {
     OPT("timeout-ms", KIND_INT, timeout_ms, 1, MAX_TIMEOUT_MS, "bound on every wait (reply, start, stop)"),
     OPT("max-inflight", KIND_INT, max_inflight, 1, MAX_INFLIGHT, "agentbusd max_inflight per backend"),
     OPT("queue-max", KIND_INT, queue_max, 1, MAX_INFLIGHT, "agentbusd queue_max of the service"),
+    OPT("mixed-seconds", KIND_SECONDS, mixed_seconds, 0, MAX_SECONDS,
+        "mixed slow/fast case: time per path (0: skip it)"),
+    OPT("mixed-blocks", KIND_INT, mixed_blocks, 1, MAX_BLOCKS, "blocks that time is split in"),
+    OPT("slow-ms", KIND_INT, slow_ms, 1, MAX_TIMEOUT_MS, "mixed case: a slow request's time"),
+    OPT("fast-ms", KIND_INT, fast_ms, 0, MAX_TIMEOUT_MS, "mixed case: a fast request's time"),
+    OPT("fast-clients", KIND_INT, fast_clients, 1, MAX_CLIENTS - 1,
+        "mixed case: clients of fast requests (one more sends slow ones)"),
+    OPT("pipeline-ms", KIND_INT, pipeline_ms, -1, MAX_TIMEOUT_MS,
+        "agentbusd pipeline_ms (-1: the registry's built-in default)"),
     OPT("agentbusd", KIND_PATH, agentbusd, 0, 0, "agentbusd binary"),
 };
 
@@ -1086,7 +1315,9 @@ static void opts_default(struct opts *o)
     *o = (struct opts){.modes = (1u << MODE_COUNT) - 1, .rounds = 3, .lat_requests = 20000,
                        .lat_warmup = 2000, .lat_blocks = 20, .seconds = 3, .tput_blocks = 6, .warmup_seconds = 0.25, .clients = 32,
                        .backends = 4, .body_bytes = 512, .timeout_ms = 5000,
-                       .max_inflight = 64, .queue_max = 4096};
+                       .max_inflight = 64, .queue_max = 4096, .mixed_seconds = 6,
+                       .mixed_blocks = 3, .slow_ms = 400, .fast_ms = 1, .fast_clients = 4,
+                       .pipeline_ms = -1};
     snprintf(o->agentbusd, sizeof o->agentbusd, "%s/../broker/agentbusd", exe);
 }
 
@@ -1221,6 +1452,10 @@ static int run(struct bench *b, char *err)
         rc = run_rounds(b, err);
         backends_stop(&b->backends);
     }
+    if (rc == AB_OK)
+        report(b);
+    if (rc == AB_OK)
+        rc = run_mixed(b, err);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
     free_samples(b);
@@ -1248,6 +1483,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_broker: FAILED: %s\n", err);
         return 1;
     }
-    report(&b);
     return 0;
 }

@@ -7,10 +7,19 @@
 #   3. the Python suites against real agents and the real broker, the codec
 #      against the real JSON producers, and the multi-host harness in
 #      network namespaces (pytest; tests/hosts is skipped unless root)
-# Exits non-zero if anything fails.
+# Exits non-zero if anything fails, and also if the run left a file in the
+# repository that git does not ignore (tests write only to temporary dirs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+
+# What git sees as changed or new before the run; compared at the end.
+repo_state() {
+  if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git -C "$ROOT" status --porcelain --untracked-files=all
+  fi
+}
+STATE_BEFORE=$(repo_state)
 
 deploy/install-deps.sh
 
@@ -31,6 +40,8 @@ cmake --build "$ROOT/build-gcc" -j"$JOBS"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export AGENTBUS_BUILD=$BUILD
+# No bytecode next to the sources either.
+export PYTHONDONTWRITEBYTECODE=1
 
 echo "== unit tests"
 ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"
@@ -41,3 +52,9 @@ tests/fuzz/run.sh "$BUILD" "$FUZZ_SECONDS"
 echo "== integration and codec tests"
 /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/proto \
   tests/hosts tests/docs
+
+if [ "$(repo_state)" != "$STATE_BEFORE" ]; then
+  echo "FAIL: the test run changed the repository (tests must write only to temporary dirs):" >&2
+  diff <(echo "$STATE_BEFORE") <(repo_state) >&2 || true
+  exit 1
+fi

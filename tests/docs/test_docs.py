@@ -98,3 +98,31 @@ def test_registry_link_keys_documented():
     hosts = src[src.index("host_keys[NHOSTKEYS] = {"):]
     host_keys = re.findall(r'"(\w+)"', hosts[:hosts.index("};")])
     assert table_names("docs/registry.md", "## `hosts`") == host_keys
+
+
+def declared_knobs():
+    """Knob names of the registry's key table (the keys `defaults:` takes)."""
+    src = read("broker/registry.c")
+    table = src[src.index("static const key_def svc_keys"):]
+    table = table[:table.index("[K_HOST]")]
+    return re.findall(r'\[K_\w+\] = (?:INT_KEY\(|\{)"(\w+)"', table)
+
+
+def test_registry_knobs_documented():
+    knobs = declared_knobs()
+    assert {"timeout_ms", "max_msg_bytes", "max_per_client"} <= set(knobs)
+    doc = read("docs/registry.md")
+    section = doc[doc.index("## Knobs"):doc.index("## Names")]
+    rows = re.findall(r"^\| `(\w+)` +\|", section, re.M)
+    assert rows == knobs
+
+
+def test_guard_reasons_documented():
+    src = read("broker/guard.h")
+    reasons = re.findall(r'X\(CUT_\w+, "(\w+)", (\w+)\)', src)
+    assert len(reasons) == 3
+    doc = read("docs/operations.md")
+    section = doc[doc.index("## Memory bounds"):doc.index("## Sizing")]
+    for reason, stat in reasons:
+        assert f"* `{reason}`:" in section, reason
+        assert f"| `{stat}` | counter |" in doc, stat
