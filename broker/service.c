@@ -32,6 +32,7 @@
 
 #include "broker.h"
 #include "common.h"
+#include "errmark.h"
 #include "log.h"
 
 #include <errno.h>
@@ -110,6 +111,7 @@ static void send_error(service *svc, msgv *env, svc_error code, const char *text
     char body[ERROR_BODY_MAX];
     size_t n = svc_error_body(body, sizeof body, svc->name, code, text);
     env->limit = (size_t)-1;
+    errmark_envelope(env);
     if (msgv_push_bytes(env, body, n) != AB_OK) {
         log_error("out of memory building an error reply service=%s", svc->name);
         msgv_clear(env);
