@@ -61,3 +61,21 @@ def test_install_then_pkg_config_builds_a_working_app(tmp_path, make_broker):
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=HANG_GUARD_S)
     assert worker.returncode == 0
+
+
+def test_readme_programs_compile(tmp_path):
+    """Every complete program in client/README.md builds as C99 and C++11
+    with -pedantic -Werror (the hello world is examples/hello.c itself)."""
+    readme = (ROOT / "client" / "README.md").read_text()
+    programs = [b for b in re.findall(r"```c\n(.*?)```", readme, re.S) if "int main" in b]
+    hello = (ROOT / "client" / "examples" / "hello.c").read_text()
+    assert programs[0] == hello[hello.index("#define"):], "README hello world != hello.c"
+    assert len(programs) >= 2
+    include = ROOT / "client"
+    strict = ["-pedantic", "-Wall", "-Wextra", "-Werror", f"-I{include}", "-lzmq"]
+    for i, text in enumerate(programs):
+        src = tmp_path / f"readme{i}.c"
+        src.write_text(text)
+        run(["cc", "-std=c99", src, "-o", tmp_path / f"readme{i}", *strict])
+        run(["c++", "-x", "c++", "-std=c++11", src, "-x", "none", "-o",
+             tmp_path / f"readme{i}_cxx", *strict])
