@@ -492,12 +492,13 @@ static int ab__wait(void *sock, short events, long ms)
 
 /* ----------------------------------------------------------- registry -- */
 
-/* The YAML subset registries are written in: block mappings, indentation
- * by spaces, plain or quoted scalars, backends as a one-line flow sequence
- * ([a, "b"]) or a block sequence (- a), comments. Read line by line; any
- * line that could mean something else (multi-line strings or flows, block
- * scalars, anchors, aliases, tags, merge keys, complex keys, directives,
- * several documents, tabs) is refused where it matters. */
+/* The YAML subset registries are written in: block mappings indented by
+ * spaces, plain or quoted scalars, backends as a flow sequence ([a, "b"],
+ * possibly wrapped over lines) or a block sequence (- a), comments. Read
+ * line by line, tracking open quotes and flow brackets across lines; what
+ * could mean something the reader does not follow (block scalars, anchors,
+ * aliases, tags, merge keys, complex keys, flow-style services, directives,
+ * several documents, tabs) is refused where it could matter. */
 
 enum { AB__SEC_NONE, AB__SEC_SERVICES, AB__SEC_OTHER };
 
@@ -924,10 +925,12 @@ static int ab__read_file(ab__reg *r, char **out, size_t *len)
     return AB_OK;
 }
 
-/* Feed buf[0..len) to ab__reg_line line by line. */
+/* Feed buf[0..len) to ab__reg_line line by line (after a UTF-8 BOM). */
 static int ab__reg_parse(ab__reg *r, char *buf, size_t len)
 {
     char *line = buf, *end = buf + len;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        line += 3;
     while (line < end) {
         char *nl = (char *)memchr(line, '\n', (size_t)(end - line));
         char *stop = nl ? nl : end;
@@ -1396,23 +1399,23 @@ static int ab__send(ab_client *c, const ab_frame *f, size_t n, unsigned long t0,
     return AB_OK;
 }
 
-/* Wait for the reply to request c->seq; drop any other message. */
+/* Wait for the reply to request c->seq; drop any other message. The wait
+ * is libzmq's own blocking receive bounded by ZMQ_RCVTIMEO (what a REQ
+ * socket does), which costs less per call than a zmq_poll. */
 static int ab__receive(ab_client *c, unsigned long t0, unsigned long budget, ab_msg *reply,
                        ab_error *err)
 {
     for (;;) {
-        long ms = ab__left_ms(c->watch, t0, budget), parts;
-        int kind, rc = ms > 0 ? ab__wait(c->sock, ZMQ_POLLIN, ms) : 0;
-        if (rc < 0)
-            return ab__zmq_fail(err, "waiting for a reply");
-        if (rc == 0 && ms == 0)
+        int kind, ms = (int)ab__left_ms(c->watch, t0, budget);
+        long parts;
+        if (ms == 0)
             return ab__fail(err, AB_ETIMEOUT, "no reply from %s within %lu ms",
                             c->endpoint, budget / 1000);
-        if (rc == 0)
-            continue;
-        parts = ab__msg_recv(reply, c->sock, AB_MAX_FRAMES + 2, ZMQ_DONTWAIT);
-        if (parts < 0 && zmq_errno() == EAGAIN)
-            continue;
+        if (zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &ms, sizeof ms) != 0)
+            return ab__zmq_fail(err, "zmq_setsockopt");
+        parts = ab__msg_recv(reply, c->sock, AB_MAX_FRAMES + 2, 0);
+        if (parts < 0 && (zmq_errno() == EAGAIN || zmq_errno() == EINTR))
+            continue; /* the deadline says whether to wait on */
         if (parts < 0)
             return ab__zmq_fail(err, "receiving a reply");
         if (!(kind = ab__reply_kind(reply, c->seq))) {

@@ -46,4 +46,4 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=["c", "cxx"])
 def probe(request):
     name = "ab_probe" if request.param == "c" else "ab_probe_cxx"
-    return Probe(built(f"tests/client/{name}"), request.param)
+    return Probe(built(f"tests/client/{name}"))

@@ -30,9 +30,8 @@ def built(rel):
 class Probe:
     """ab_probe (C) or ab_probe_cxx (C++): see probe.c for its commands."""
 
-    def __init__(self, exe, lang):
+    def __init__(self, exe):
         self.exe = exe
-        self.lang = lang
 
     def argv(self, *args, registry=None, broker=None, shared_ctx=False):
         argv = [str(self.exe)]

@@ -137,6 +137,7 @@ static const lookup_case LOOKUPS[] = {
     {"styles.yaml", "nope", 0, "styles.yaml: no service 'nope'"},
     {"styles.yaml", "mainpc", 0, "no service 'mainpc'"},
     {"crlf.yaml", "crlf", 5600, "tcp://127.0.0.1:15600"},
+    {"bom.yaml", "bom", 7, "tcp://127.0.0.1:7"},
     {"refused.yaml", "fine", 6000, "tcp://127.0.0.1:1"},
     {"refused.yaml", "alias_port", 0, "refused.yaml:11: services.alias_port.port: anchors, aliases"},
     {"refused.yaml", "anchored_backends", 0, "services.anchored_backends.backends: anchors"},

@@ -92,8 +92,8 @@ def test_client_deadline_then_reuse_and_the_late_reply_is_dropped(probe, make_ag
 
 
 def test_broker_timeout_mapped_then_reuse(probe, make_agent, make_broker):
-    # fast-2 waits at the agent behind slow-1: 2300 ms, then 2000 ms - 300 ms
-    # of its own deadline are left.
+    # fast-2, sent when slow-1 times out (2000 ms), waits at the agent until
+    # slow-1 is done (2300 ms): 300 ms into its own 2000 ms.
     agent = make_agent(delay_ms=2300, slow_prefix="slow")
     broker = make_broker({"echo": service(free_port(), [agent.endpoint], timeout_ms=2000)})
     broker.wait_backends_up(1)
