@@ -336,6 +336,7 @@ struct conn {
     enum client_kind kind;
     void *sock;              /* CLIENT_REQ */
     ab_client *ab;           /* CLIENT_HEADER: on eps->addr[0], in ctx */
+    int timeout_ms;          /* the deadline of each round trip */
 };
 
 static int conn_open(struct conn *c, enum client_kind kind, void *ctx,
@@ -343,7 +344,7 @@ static int conn_open(struct conn *c, enum client_kind kind, void *ctx,
 {
     ab_options opts = {.zmq_ctx = ctx};
     ab_error e;
-    *c = (struct conn){.kind = kind};
+    *c = (struct conn){.kind = kind, .timeout_ms = timeout_ms};
     if (kind == CLIENT_REQ)
         return (c->sock = req_socket(ctx, eps, timeout_ms, err)) ? AB_OK : AB_ERR;
     c->ab = ab_client_open(eps->addr[0], &opts, &e);
@@ -357,10 +358,10 @@ static void conn_close(struct conn *c)
     ab_client_close(c->ab);
 }
 
-static int conn_round_trip(struct conn *c, struct msgbuf *m, int timeout_ms, char *err)
+static int conn_round_trip(struct conn *c, struct msgbuf *m, char *err)
 {
     if (c->kind == CLIENT_HEADER)
-        return header_round_trip(c->ab, m, timeout_ms, err);
+        return header_round_trip(c->ab, m, c->timeout_ms, err);
     return round_trip(c->sock, m, err);
 }
 
@@ -726,7 +727,6 @@ struct lat_client {
     struct msgbuf m;
     double *samples;
     int n;
-    int timeout_ms;
     struct figures *fig;
 };
 
@@ -736,7 +736,7 @@ static int lat_run(struct lat_client *c, int count, int record, char *err)
     char why[AB_ERRLEN];
     for (int i = 0; i < count; i++) {
         double t0 = now_us();
-        if (conn_round_trip(&c->conn, &c->m, c->timeout_ms, why) != AB_OK)
+        if (conn_round_trip(&c->conn, &c->m, why) != AB_OK)
             return ab_seterr(err, AB_ERRLEN, "%s latency: %s", c->label, why);
         if (record)
             c->samples[c->n++] = now_us() - t0;
@@ -765,8 +765,7 @@ static const struct path *header_path(const struct bench *b, const struct path *
 static int lat_open_one(struct bench *b, struct lat_client *c, enum client_kind kind,
                         const struct endpoints *eps, char *err)
 {
-    c->timeout_ms = b->o->timeout_ms;
-    if (conn_open(&c->conn, kind, b->ctx, eps, c->timeout_ms, err) != AB_OK)
+    if (conn_open(&c->conn, kind, b->ctx, eps, b->o->timeout_ms, err) != AB_OK)
         return AB_ERR;
     if (msgbuf_init(&c->m, (size_t)b->o->body_bytes, 0, err) == AB_OK)
         return AB_OK;
@@ -870,7 +869,7 @@ static int client_loop(struct client *c, struct conn *s, char *err)
     if (rc != AB_OK)
         return AB_ERR;
     while (rc == AB_OK && atomic_load(&l->phase) != PHASE_STOP && !atomic_load(&l->failed)) {
-        rc = conn_round_trip(s, &m, l->o->timeout_ms, err);
+        rc = conn_round_trip(s, &m, err);
         if (rc == AB_OK && atomic_load(&l->phase) == PHASE_MEASURE)
             c->done++;
     }
