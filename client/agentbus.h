@@ -17,7 +17,7 @@
  * the ZMQ socket inside it). Open one client per thread; clients may share
  * a ZMQ context through ab_options.zmq_ctx.
  *
- * Wire (docs/errors.md, "Clients of agentbus.h"): a request goes out as
+ * Wire (docs/errors.md, last section): a request goes out as
  * [tag][""][body frames...] on a DEALER. The 12-byte tag frame is
  *   "\0ab" + kind + 8-byte request sequence,  kind 'q' as sent.
  * The broker keeps the client's envelope (tag included) and puts it back in
@@ -77,26 +77,27 @@ extern "C" {
 
 #define AB_OK 0
 
-/* Every result code: (symbol, name, wire, meaning). wire = 1: a code the
- * broker sends in its JSON error replies (docs/errors.md), returned with
- * the same name. AB_EBROKER stands for any code this header does not know
- * (a newer broker's); ab_error.name then carries the broker's name. */
+/* Every result code: (symbol, name, wire). wire = 1: a code the broker
+ * sends in its JSON error replies (docs/errors.md), returned with the same
+ * name. AB_EBROKER stands for any code this header does not know (a newer
+ * broker's); ab_error.name then carries the broker's name. The meanings
+ * are in client/README.md. */
 #define AB_CODES(X)                                                        \
-    X(AB_ETIMEOUT, "timeout", 1, "no reply within the deadline")           \
-    X(AB_EUNAVAILABLE, "unavailable", 1, "service or broker unreachable")  \
-    X(AB_EOVERLOADED, "overloaded", 1, "service queue full")               \
-    X(AB_ETOO_LARGE, "too_large", 1, "request over the service's limits")  \
-    X(AB_EBAD_REQUEST, "bad_request", 1, "request envelope malformed")     \
-    X(AB_EBROKER, "broker", 0, "another error reply of the broker")        \
-    X(AB_EPROTOCOL, "protocol", 0, "reply breaks the REQ/REP protocol")    \
-    X(AB_EINVAL, "invalid", 0, "invalid argument")                         \
-    X(AB_EREGISTRY, "registry", 0, "registry file unreadable or no such service") \
-    X(AB_EZMQ, "zmq", 0, "a ZeroMQ call failed")                           \
-    X(AB_ENOMEM, "nomem", 0, "out of memory")
+    X(AB_ETIMEOUT, "timeout", 1)         /* no reply within a deadline */ \
+    X(AB_EUNAVAILABLE, "unavailable", 1) /* no backend, or no broker */   \
+    X(AB_EOVERLOADED, "overloaded", 1)   /* the service's queue is full */ \
+    X(AB_ETOO_LARGE, "too_large", 1)     /* over max_msg_bytes/frames */  \
+    X(AB_EBAD_REQUEST, "bad_request", 1) /* not a REQ envelope */         \
+    X(AB_EBROKER, "broker", 0)           /* a broker code unknown here */ \
+    X(AB_EPROTOCOL, "protocol", 0)       /* a reply with 0 or too many frames */ \
+    X(AB_EINVAL, "invalid", 0)           /* a bad argument */             \
+    X(AB_EREGISTRY, "registry", 0)       /* registry unreadable, no such service */ \
+    X(AB_EZMQ, "zmq", 0)                 /* a libzmq call failed */       \
+    X(AB_ENOMEM, "nomem", 0)             /* out of memory */
 
 enum ab_code {
     AB__CODE_OK = AB_OK,
-#define AB__CODE_ENUM(sym, name, wire, text) sym,
+#define AB__CODE_ENUM(sym, name, wire) sym,
     AB_CODES(AB__CODE_ENUM)
 #undef AB__CODE_ENUM
     AB__CODE_END
@@ -258,7 +259,7 @@ const char *ab_code_name(int code)
     switch (code) {
     case AB_OK:
         return "ok";
-#define AB__CODE_NAME(sym, name, wire, text)                               \
+#define AB__CODE_NAME(sym, name, wire)                                     \
     case sym:                                                              \
         return name;
         AB_CODES(AB__CODE_NAME)
@@ -270,7 +271,7 @@ const char *ab_code_name(int code)
 /* The code the broker's wire name stands for; AB_EBROKER if unknown. */
 static int ab__wire_code(const char *name)
 {
-#define AB__CODE_WIRE(sym, cname, wire, text)                              \
+#define AB__CODE_WIRE(sym, cname, wire)                                    \
     if (wire && strcmp(name, cname) == 0)                                  \
         return sym;
     AB_CODES(AB__CODE_WIRE)

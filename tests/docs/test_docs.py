@@ -49,7 +49,7 @@ def test_agentbusd_options_documented():
 def client_codes():
     """(symbol, name, wire) of every AB_CODES entry in client/agentbus.h."""
     src = read("client/agentbus.h")
-    return re.findall(r'X\((AB_E\w+), "(\w+)", ([01]),', src)
+    return re.findall(r'X\((AB_E\w+), "(\w+)", ([01])\)', src)
 
 
 def test_client_codes_documented():
