@@ -4,6 +4,7 @@ protocol (JSON lines, see probe.c)."""
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,14 +53,25 @@ class Probe:
     def calls(self, target, calls, **kw):
         """One client, one call per (timeout_ms, retries, frames); returns a
         result per call: {"rc", "dropped", "frames" | "from_broker", ...}."""
-        lines = "".join(f"{t} {r} {'.'.join(f.hex() for f in frames)}\n"
-                        for t, r, frames in calls)
-        results = self.run("calls", target, stdin=lines.encode(), **kw)
+        return self.finish_calls(self.start_calls(target, calls, **kw))
+
+    def start_calls(self, target, calls, **kw):
+        """calls(), running in the background: finish_calls() waits for it."""
+        with tempfile.TemporaryFile() as script:
+            script.write("".join(f"{t} {r} {'.'.join(f.hex() for f in frames)}\n"
+                                 for t, r, frames in calls).encode())
+            script.seek(0)
+            return self.spawn("calls", target, stdin=script, **kw)
+
+    def finish_calls(self, proc):
+        out, err = proc.communicate(timeout=harness.HANG_GUARD_S * 4)
+        assert proc.returncode == 0, f"{self.exe.name} exited {proc.returncode}:\n{err.decode()}"
+        results = [json.loads(ln) for ln in out.decode().splitlines()]
         for res in results:
             if res["rc"] == "ok":
                 res["frames"] = [bytes.fromhex(h) for h in res["frames"]]
         return results
 
-    def spawn(self, *args, env=None, **opts):
-        return subprocess.Popen(self.argv(*args, **opts), stdout=subprocess.PIPE,
+    def spawn(self, *args, env=None, stdin=None, **opts):
+        return subprocess.Popen(self.argv(*args, **opts), stdin=stdin, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=dict(os.environ, **(env or {})))

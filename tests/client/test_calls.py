@@ -4,11 +4,13 @@ endpoint, bodies of every shape, deadlines and reuse, late replies, every
 broker error mapped to its code, look-alike replies, retries, threads."""
 import json
 import os
+import threading
 
 import yaml
+import zmq
 
-from harness import (assert_error, dealer_socket, free_port, recv_reply, req_socket, service,
-                     tcp_endpoint)
+from harness import (HANG_GUARD_S, assert_error, dealer_socket, free_port, recv_reply,
+                     req_socket, service, tcp_endpoint, wait_until)
 
 LONG_MS = 30000  # a call deadline never reached by a passing test
 
@@ -23,6 +25,57 @@ def echo_service(make_agent, make_broker, name="echo", agents=1, **knobs):
 
 def port_of(broker, name="echo"):
     return yaml.safe_load(broker.registry.read_text())["services"][name]["port"]
+
+
+class HeldAgent:
+    """A REP echo agent, a thread of the test, that holds its first reply
+    until release(): the backend stays busy exactly as long as a test
+    needs, however slow the machine."""
+
+    def __init__(self, ctx):
+        self.endpoint = tcp_endpoint(free_port())
+        self.sock = ctx.socket(zmq.REP)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.bind(self.endpoint)
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve)
+        self.thread.start()
+
+    def serve(self):
+        first = True
+        while not self.stop.is_set():
+            if not self.sock.poll(50):
+                continue
+            frames = self.sock.recv_multipart()
+            if first:
+                self.held.set()
+                self.released.wait(HANG_GUARD_S)
+                first = False
+            self.sock.send_multipart(frames)
+        self.sock.close()
+
+    def release(self):
+        self.released.set()
+
+    def close(self):
+        self.released.set()
+        self.stop.set()
+        self.thread.join()
+
+
+def busy_service(zctx, make_broker):
+    """A service whose one backend is busy with a held request and has no
+    queue: (broker, agent, the REQ socket waiting for the held reply)."""
+    agent = HeldAgent(zctx)
+    broker = make_broker({"echo": service(free_port(), [agent.endpoint], queue_max=0,
+                                          max_inflight=1, timeout_ms=LONG_MS)})
+    broker.wait_backends_up(1)
+    busy = req_socket(zctx, port_of(broker))
+    busy.send(b"busy")
+    wait_until(agent.held.is_set, "the backend busy")
+    return broker, agent, busy
 
 
 def ok_frames(res):
@@ -78,17 +131,19 @@ def test_client_deadline_then_reuse_and_the_late_reply_is_dropped(probe, make_ag
     broker.wait_backends_up(1)
     # The agent answers slow-1 (late: the call gave up) before fast-2, on the
     # same client socket: the client must drop it and return fast-2's reply.
-    first, second, third = probe.calls("echo", [(300, 0, [b"slow-1"]),
-                                                (LONG_MS, 0, [b"fast-2"]),
-                                                (LONG_MS, 0, [b"fast-3"])],
-                                       registry=broker.registry)
+    # fast-0 first, so that the connection is up when slow-1's 300 ms start.
+    _, first, second, third = probe.calls("echo", [(LONG_MS, 0, [b"fast-0"]),
+                                                   (300, 0, [b"slow-1"]),
+                                                   (LONG_MS, 0, [b"fast-2"]),
+                                                   (LONG_MS, 0, [b"fast-3"])],
+                                          registry=broker.registry)
     assert first["rc"] == "timeout" and first["from_broker"] == 0, first
     assert "no reply from tcp://127.0.0.1:" in first["message"], first
     assert ok_frames(second) == [b"fast-2"] and second["dropped"] == 1
     assert ok_frames(third) == [b"fast-3"] and third["dropped"] == 1
     # The broker delivered slow-1's reply: dropping it was the client's job.
     st = broker.stats("echo")
-    assert st["replies"] == 3 and st["late_replies"] == 0 and st["timeouts"] == 0
+    assert st["replies"] == 4 and st["late_replies"] == 0 and st["timeouts"] == 0
 
 
 def test_broker_timeout_mapped_then_reuse(probe, make_agent, make_broker):
@@ -116,17 +171,15 @@ def test_unavailable_mapped(probe, make_broker):
     assert_broker_error(away, "unavailable", "away", "no link to it")
 
 
-def test_overloaded_mapped(probe, zctx, make_agent, make_broker):
-    agent = make_agent(delay_ms=1000)
-    broker = make_broker({"echo": service(free_port(), [agent.endpoint], queue_max=0,
-                                          max_inflight=1, timeout_ms=20000)})
-    broker.wait_backends_up(1)
-    busy = req_socket(zctx, port_of(broker))
-    busy.send(b"busy")
-    broker.wait_stats("echo", lambda s: s["inflight"] == 1, "the backend busy")
-    res, = probe.calls("echo", [(LONG_MS, 0, [b"x"])], registry=broker.registry)
-    assert_broker_error(res, "overloaded", text="queue_max")
-    assert recv_reply(busy) == [b"busy"]
+def test_overloaded_mapped(probe, zctx, make_broker):
+    broker, agent, busy = busy_service(zctx, make_broker)
+    try:
+        res, = probe.calls("echo", [(LONG_MS, 0, [b"x"])], registry=broker.registry)
+        assert_broker_error(res, "overloaded", text="queue_max")
+        agent.release()
+        assert recv_reply(busy) == [b"busy"]
+    finally:
+        agent.close()
 
 
 def test_too_large_mapped(probe, make_agent, make_broker):
@@ -178,23 +231,21 @@ def test_backend_reply_shaped_like_an_error_is_a_reply(probe, make_agent, make_b
 
 # ---- retries ---------------------------------------------------------------------
 
-def test_idempotent_call_retried_until_the_backend_is_free(probe, zctx, make_agent,
-                                                          make_broker):
-    agent = make_agent(delay_ms=1000)
-    broker = make_broker({"echo": service(free_port(), [agent.endpoint], queue_max=0,
-                                          max_inflight=1, timeout_ms=20000)})
-    broker.wait_backends_up(1)
-    busy = req_socket(zctx, port_of(broker))
-    busy.send(b"busy")
-    broker.wait_stats("echo", lambda s: s["inflight"] == 1, "the backend busy")
-    once, retried = probe.calls("echo", [(LONG_MS, 0, [b"once"]),
-                                         (LONG_MS, 100, [b"again"])],
-                                registry=broker.registry)
+def test_idempotent_call_retried_until_the_backend_is_free(probe, zctx, make_broker):
+    broker, agent, busy = busy_service(zctx, make_broker)
+    try:
+        proc = probe.start_calls("echo", [(LONG_MS, 0, [b"once"]), (LONG_MS, 100, [b"again"])],
+                                 registry=broker.registry)
+        # "once" is refused, then "again" at least once before it goes through.
+        broker.wait_stats("echo", lambda s: s["overloaded"] >= 2, "a retried call refused")
+        agent.release()
+        once, retried = probe.finish_calls(proc)
+        assert recv_reply(busy) == [b"busy"]
+    finally:
+        agent.close()
     assert_broker_error(once, "overloaded")
     assert ok_frames(retried) == [b"again"]
-    assert recv_reply(busy) == [b"busy"]
-    st = broker.stats("echo")
-    assert st["overloaded"] >= 2 and st["replies"] == 2
+    assert broker.stats("echo")["replies"] == 2
 
 
 def test_retries_are_bounded(probe):
