@@ -196,14 +196,14 @@ static int cmd_calls(probe *p, const char *target)
 
 /* ----------------------------------------------------------- threads -- */
 
-typedef struct worker_thread {
+typedef struct call_thread {
     pthread_t tid;
     const probe *p;
     const char *target;
     int id, calls;
     int ok;
     char first_error[600];
-} worker_thread;
+} call_thread;
 
 /* One echo call with a body no other thread or call sends; 1 if the reply
  * is exactly the request. */
@@ -232,7 +232,7 @@ static int echo_call(ab_client *c, int id, int i, ab_error *err)
 
 static void *thread_main(void *arg)
 {
-    worker_thread *t = (worker_thread *)arg;
+    call_thread *t = (call_thread *)arg;
     ab_error err;
     ab_client *c = ab_client_open(t->target, &t->p->opts, &err);
     int i;
@@ -250,7 +250,7 @@ static void *thread_main(void *arg)
 
 static int cmd_threads(probe *p, const char *target, int n, int calls)
 {
-    worker_thread *t = (worker_thread *)calloc((size_t)n, sizeof *t);
+    call_thread *t = (call_thread *)calloc((size_t)n, sizeof *t);
     int i, ok = 0, started = 0;
     const char *first = "";
     if (!t || n < 1 || n > MAX_THREADS || calls < 1) {
