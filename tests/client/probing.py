@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 import harness
 
@@ -26,6 +27,11 @@ def built(rel):
         pytest.fail(f"{exe} not found: build it first (cmake --build {build_dir()})",
                     pytrace=False)
     return exe
+
+
+def service_port(broker, name):
+    """The port the broker's registry gives service `name`."""
+    return yaml.safe_load(broker.registry.read_text())["services"][name]["port"]
 
 
 class Probe:

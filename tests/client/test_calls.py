@@ -6,11 +6,11 @@ import json
 import os
 import threading
 
-import yaml
 import zmq
 
 from harness import (HANG_GUARD_S, assert_error, dealer_socket, free_port, recv_reply,
                      req_socket, service, tcp_endpoint, wait_until)
+from probing import service_port
 
 LONG_MS = 30000  # a call deadline never reached by a passing test
 
@@ -24,7 +24,7 @@ def echo_service(make_agent, make_broker, name="echo", agents=1, **knobs):
 
 
 def port_of(broker, name="echo"):
-    return yaml.safe_load(broker.registry.read_text())["services"][name]["port"]
+    return service_port(broker, name)
 
 
 class HeldAgent:
@@ -40,7 +40,7 @@ class HeldAgent:
         self.held = threading.Event()
         self.released = threading.Event()
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.serve)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
 
     def serve(self):
@@ -69,12 +69,16 @@ def busy_service(zctx, make_broker):
     """A service whose one backend is busy with a held request and has no
     queue: (broker, agent, the REQ socket waiting for the held reply)."""
     agent = HeldAgent(zctx)
-    broker = make_broker({"echo": service(free_port(), [agent.endpoint], queue_max=0,
-                                          max_inflight=1, timeout_ms=LONG_MS)})
-    broker.wait_backends_up(1)
-    busy = req_socket(zctx, port_of(broker))
-    busy.send(b"busy")
-    wait_until(agent.held.is_set, "the backend busy")
+    try:
+        broker = make_broker({"echo": service(free_port(), [agent.endpoint], queue_max=0,
+                                              max_inflight=1, timeout_ms=LONG_MS)})
+        broker.wait_backends_up(1)
+        busy = req_socket(zctx, port_of(broker))
+        busy.send(b"busy")
+        wait_until(agent.held.is_set, "the backend busy")
+    except BaseException:
+        agent.close()
+        raise
     return broker, agent, busy
 
 

@@ -7,12 +7,11 @@ import select
 import signal
 import subprocess
 
-import yaml
 import zmq
 
 from harness import (HANG_GUARD_S, free_port, recv_reply, req_socket, run_concurrently,
                      service, tcp_endpoint, unique_body)
-from probing import built
+from probing import built, service_port
 
 
 def read_json_line(proc):
@@ -38,17 +37,13 @@ def worker_service(make_broker, port=None):
     return broker, backend
 
 
-def service_port(broker):
-    return yaml.safe_load(broker.registry.read_text())["services"]["work"]["port"]
-
-
 def test_worker_by_name_serves_req_clients_then_stops_on_sigterm(probe, zctx, make_broker):
     broker, backend = worker_service(make_broker)
     proc = probe.spawn("worker", "work", registry=broker.registry)
     try:
         assert read_json_line(proc) == {"ready": backend}
         broker.wait_backends_up(1)
-        port = service_port(broker)
+        port = service_port(broker, "work")
 
         def client(k):
             sock = req_socket(zctx, port)
