@@ -3,7 +3,7 @@
  * result codes, reading the broker's error bodies, the registry reader on
  * the fixtures in tests/client/data, messages, targets and argument checks.
  * Built as C99 (test_agentbus_h) and C++11 (test_agentbus_h_cxx). Calls
- * through a real broker are tested by test_client.py.
+ * through a real broker are tested by the test_*.py files here.
  */
 #define AGENTBUS_IMPLEMENTATION
 #include "agentbus.h"
