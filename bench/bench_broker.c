@@ -20,7 +20,14 @@
  * registry's built-in dispatch knobs) taking turns; it reports the fast
  * requests' p50/p99: what a request pays for being stacked behind a long
  * one at a REP agent.
+ *
+ * Client kinds: every path is driven by raw libzmq REQ clients; with
+ * --header-client 1 the agentbusd path is also driven by clients of
+ * client/agentbus.h (same broker, same blocks and windows, own report
+ * lines), to show what the header costs over a bare REQ socket.
  */
+#define AGENTBUS_IMPLEMENTATION
+#include "agentbus.h"
 #include "common.h"
 #include "registry.h"
 
@@ -66,11 +73,19 @@
 /* What this run set out to show (informational, never the exit code). */
 #define GOAL_P50_RATIO 1.05
 #define GOAL_RPS_RATIO 1.0
+#define GOAL_HEADER_P50_RATIO 1.05  /* agentbus.h client / REQ, both via agentbusd */
+#define GOAL_HEADER_RPS_RATIO 0.95
 
 enum mode { MODE_DIRECT, MODE_PROXY, MODE_AGENTBUSD, MODE_COUNT };
 
 static const char *const MODE_OPT[MODE_COUNT] = {"direct", "proxy", "agentbusd"};
 static const char *const MODE_LABEL[MODE_COUNT] = {"direct", "zmq_proxy", "agentbusd"};
+
+/* Who drives a path: a raw libzmq REQ socket (every mode), or an ab_client
+ * of client/agentbus.h (the agentbusd path only, --header-client). */
+enum client_kind { CLIENT_REQ, CLIENT_HEADER };
+
+#define HEADER_LABEL "agentbus.h"
 
 struct opts {
     unsigned modes;          /* bit (1u << enum mode) per mode to run */
@@ -92,6 +107,7 @@ struct opts {
     int slow_ms, fast_ms;
     int fast_clients;
     int pipeline_ms;         /* agentbusd's pipeline_ms; -1: built-in default */
+    int header_client;       /* also drive agentbusd with agentbus.h clients */
     char agentbusd[PATH_MAX];
 };
 
@@ -148,6 +164,8 @@ struct bench {
     struct backends backends;
     double *samples[MODE_COUNT];   /* --lat-requests round-trip times each */
     struct figures res[MAX_ROUNDS][MODE_COUNT];
+    double *hdr_samples;           /* the same for the agentbus.h client */
+    struct figures hdr[MAX_ROUNDS];
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -308,6 +326,58 @@ static int round_trip(void *s, struct msgbuf *m, char *err)
     if ((size_t)n != m->len || memcmp(m->reply, m->body, m->len) != 0)
         return reply_mismatch(m, n, err);
     return AB_OK;
+}
+
+/* The same round trip through an agentbus.h client. */
+static int header_round_trip(ab_client *c, struct msgbuf *m, int timeout_ms, char *err)
+{
+    ab_msg reply;
+    ab_error e;
+    m->seq++;
+    memcpy(m->body + 8, &m->seq, sizeof m->seq);
+    if (ab_call(c, m->body, m->len, timeout_ms, &reply, &e) != AB_OK)
+        return ab_seterr(err, AB_ERRLEN, "%s", e.message);
+    size_t n = reply.frames[0].size;
+    int same = reply.nframes == 1 && n == m->len && memcmp(reply.frames[0].data, m->body, n) == 0;
+    memcpy(m->reply, reply.frames[0].data, n < m->len + 1 ? n : m->len + 1);
+    ab_msg_free(&reply);
+    if (!same)
+        return reply_mismatch(m, (int)n, err);
+    return AB_OK;
+}
+
+/* One client of either kind. */
+struct conn {
+    enum client_kind kind;
+    void *sock;              /* CLIENT_REQ */
+    ab_client *ab;           /* CLIENT_HEADER: on eps->addr[0], in ctx */
+    int timeout_ms;          /* the deadline of each round trip */
+};
+
+static int conn_open(struct conn *c, enum client_kind kind, void *ctx,
+                     const struct endpoints *eps, int timeout_ms, char *err)
+{
+    ab_options opts = {.zmq_ctx = ctx};
+    ab_error e;
+    *c = (struct conn){.kind = kind, .timeout_ms = timeout_ms};
+    if (kind == CLIENT_REQ)
+        return (c->sock = req_socket(ctx, eps, timeout_ms, err)) ? AB_OK : AB_ERR;
+    c->ab = ab_client_open(eps->addr[0], &opts, &e);
+    return c->ab ? AB_OK : ab_seterr(err, AB_ERRLEN, "%s", e.message);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->sock)
+        zmq_close(c->sock);
+    ab_client_close(c->ab);
+}
+
+static int conn_round_trip(struct conn *c, struct msgbuf *m, char *err)
+{
+    if (c->kind == CLIENT_HEADER)
+        return header_round_trip(c->ab, m, c->timeout_ms, err);
+    return round_trip(c->sock, m, err);
 }
 
 /* ---- echo backends ------------------------------------------------------ */
@@ -686,13 +756,15 @@ static void summarize(double *v, int n, struct figures *f)
     f->mean_us = sum / n;
 }
 
-/* One path's latency client and the round-trip times it took so far. */
+/* One latency client (a path's, or the agentbus.h one), the round-trip
+ * times it took so far and where its figures go. */
 struct lat_client {
-    enum mode mode;
-    void *sock;
+    const char *label;
+    struct conn conn;
     struct msgbuf m;
     double *samples;
     int n;
+    struct figures *fig;
 };
 
 /* count round trips on c, timed into c->samples when record is set. */
@@ -701,8 +773,8 @@ static int lat_run(struct lat_client *c, int count, int record, char *err)
     char why[AB_ERRLEN];
     for (int i = 0; i < count; i++) {
         double t0 = now_us();
-        if (round_trip(c->sock, &c->m, why) != AB_OK)
-            return ab_seterr(err, AB_ERRLEN, "%s latency: %s", MODE_LABEL[c->mode], why);
+        if (conn_round_trip(&c->conn, &c->m, why) != AB_OK)
+            return ab_seterr(err, AB_ERRLEN, "%s latency: %s", c->label, why);
         if (record)
             c->samples[c->n++] = now_us() - t0;
     }
@@ -712,24 +784,50 @@ static int lat_run(struct lat_client *c, int count, int record, char *err)
 static void lat_close(struct lat_client *c, int n)
 {
     for (int i = 0; i < n; i++) {
-        zmq_close(c[i].sock);
+        conn_close(&c[i].conn);
         msgbuf_free(&c[i].m);
     }
 }
 
-/* A latency client on each of paths[0..n); on failure none is left open. */
-static int lat_open(struct bench *b, const struct path *paths, int n, struct lat_client *c,
-                    char *err)
+/* The agentbusd path when agentbus.h clients are to drive it too. */
+static const struct path *header_path(const struct bench *b, const struct path *paths, int n)
 {
-    for (int i = 0; i < n; i++) {
-        c[i] = (struct lat_client){.mode = paths[i].mode, .samples = b->samples[paths[i].mode]};
-        c[i].sock = req_socket(b->ctx, &paths[i].lat, b->o->timeout_ms, err);
-        if (c[i].sock && msgbuf_init(&c[i].m, (size_t)b->o->body_bytes, 0, err) == AB_OK)
-            continue;
-        if (c[i].sock)
-            zmq_close(c[i].sock);
-        lat_close(c, i);
+    for (int i = 0; b->o->header_client && i < n; i++)
+        if (paths[i].mode == MODE_AGENTBUSD)
+            return &paths[i];
+    return NULL;
+}
+
+/* Open *c as a latency client of kind on eps; nothing is left open on failure. */
+static int lat_open_one(struct bench *b, struct lat_client *c, enum client_kind kind,
+                        const struct endpoints *eps, char *err)
+{
+    if (conn_open(&c->conn, kind, b->ctx, eps, b->o->timeout_ms, err) != AB_OK)
         return AB_ERR;
+    if (msgbuf_init(&c->m, (size_t)b->o->body_bytes, 0, err) == AB_OK)
+        return AB_OK;
+    conn_close(&c->conn);
+    return AB_ERR;
+}
+
+/* A latency client on each of paths[0..n), plus an agentbus.h one on the
+ * agentbusd path (*count says how many); on failure none is left open. */
+static int lat_open(struct bench *b, const struct path *paths, int n, int r,
+                    struct lat_client *c, int *count, char *err)
+{
+    const struct path *hp = header_path(b, paths, n);
+    *count = n + (hp != NULL);
+    for (int i = 0; i < *count; i++) {
+        enum mode m = i < n ? paths[i].mode : MODE_AGENTBUSD;
+        c[i] = i < n ? (struct lat_client){.label = MODE_LABEL[m], .samples = b->samples[m],
+                                           .fig = &b->res[r][m]}
+                     : (struct lat_client){.label = HEADER_LABEL, .samples = b->hdr_samples,
+                                           .fig = &b->hdr[r]};
+        if (lat_open_one(b, &c[i], i < n ? CLIENT_REQ : CLIENT_HEADER,
+                         i < n ? &paths[i].lat : &hp->lat, err) != AB_OK) {
+            lat_close(c, i);
+            return AB_ERR;
+        }
     }
     return AB_OK;
 }
@@ -754,16 +852,17 @@ static int lat_interleave(const struct opts *o, struct lat_client *c, int n, cha
     return AB_OK;
 }
 
-/* Latency figures of round r for each of paths[0..n). */
+/* Latency figures of round r for each of paths[0..n) (and agentbus.h). */
 static int measure_latency(struct bench *b, const struct path *paths, int n, int r, char *err)
 {
-    struct lat_client c[MODE_COUNT];
-    if (lat_open(b, paths, n, c, err) != AB_OK)
+    struct lat_client c[MODE_COUNT + 1];
+    int count;
+    if (lat_open(b, paths, n, r, c, &count, err) != AB_OK)
         return AB_ERR;
-    int rc = lat_interleave(b->o, c, n, err);
-    lat_close(c, n);
-    for (int i = 0; rc == AB_OK && i < n; i++)
-        summarize(c[i].samples, c[i].n, &b->res[r][c[i].mode]);
+    int rc = lat_interleave(b->o, c, count, err);
+    lat_close(c, count);
+    for (int i = 0; rc == AB_OK && i < count; i++)
+        summarize(c[i].samples, c[i].n, c[i].fig);
     return rc;
 }
 
@@ -775,6 +874,7 @@ enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
 struct load {
     void *ctx;
     const struct endpoints *eps;
+    enum client_kind kind;
     const struct opts *o;
     atomic_int phase;
     atomic_int failed;
@@ -798,7 +898,7 @@ static void load_fail(struct load *l, const char *err)
 }
 
 /* Round trips back to back until told to stop or any client fails. */
-static int client_loop(struct client *c, void *s, char *err)
+static int client_loop(struct client *c, struct conn *s, char *err)
 {
     struct load *l = c->load;
     struct msgbuf m;
@@ -806,7 +906,7 @@ static int client_loop(struct client *c, void *s, char *err)
     if (rc != AB_OK)
         return AB_ERR;
     while (rc == AB_OK && atomic_load(&l->phase) != PHASE_STOP && !atomic_load(&l->failed)) {
-        rc = round_trip(s, &m, err);
+        rc = conn_round_trip(s, &m, err);
         if (rc == AB_OK && atomic_load(&l->phase) == PHASE_MEASURE)
             c->done++;
     }
@@ -817,12 +917,16 @@ static int client_loop(struct client *c, void *s, char *err)
 static void *client_main(void *arg)
 {
     struct client *c = arg;
+    struct load *l = c->load;
+    struct conn s;
     char err[AB_ERRLEN];
-    void *s = req_socket(c->load->ctx, c->load->eps, c->load->o->timeout_ms, err);
-    if (!s || client_loop(c, s, err) != AB_OK)
-        load_fail(c->load, err);
-    if (s)
-        zmq_close(s);
+    if (conn_open(&s, l->kind, l->ctx, l->eps, l->o->timeout_ms, err) != AB_OK) {
+        load_fail(l, err);
+        return NULL;
+    }
+    if (client_loop(c, &s, err) != AB_OK)
+        load_fail(l, err);
+    conn_close(&s);
     return NULL;
 }
 
@@ -856,13 +960,13 @@ struct tally {
     double us;
 };
 
-/* One window: --clients fresh clients on eps, warmed up, then counted for
- * seconds; adds to t. */
-static int throughput_window(struct bench *b, const struct endpoints *eps, double seconds,
-                             struct tally *t, char *err)
+/* One window: --clients fresh clients of kind on eps, warmed up, then
+ * counted for seconds; adds to t. */
+static int throughput_window(struct bench *b, const struct endpoints *eps, enum client_kind kind,
+                             double seconds, struct tally *t, char *err)
 {
     static struct client clients[MAX_CLIENTS];
-    struct load l = {.ctx = b->ctx, .eps = eps, .o = b->o, .phase = PHASE_WARMUP};
+    struct load l = {.ctx = b->ctx, .eps = eps, .kind = kind, .o = b->o, .phase = PHASE_WARMUP};
     pthread_mutex_init(&l.mu, NULL);
     int started = start_clients(&l, clients);
     if (!l.failed)
@@ -922,30 +1026,37 @@ static int stop_paths(struct bench *b, struct path *paths, int n, int rc, char *
 }
 
 /* Throughput windows of --seconds / --tput-blocks take turns on the paths
- * (who goes first rotates), like the latency blocks; t[i] sums path i's. */
+ * (who goes first rotates), like the latency blocks; t[i] sums path i's,
+ * t[n] the agentbus.h clients' on the agentbusd path (with --header-client). */
 static int throughput_interleave(struct bench *b, const struct path *paths, int n,
                                  struct tally *t, char *err)
 {
     char why[AB_ERRLEN];
+    const struct path *hp = header_path(b, paths, n);
+    int slots = n + (hp != NULL);
     double window = b->o->seconds / b->o->tput_blocks;
     for (int blk = 0; blk < b->o->tput_blocks; blk++) {
-        for (int j = 0; j < n; j++) {
-            int i = (blk + j) % n;
-            if (throughput_window(b, &paths[i].tput, window, &t[i], why) != AB_OK)
-                return ab_seterr(err, AB_ERRLEN, "%s throughput: %s", MODE_LABEL[paths[i].mode],
-                                 why);
+        for (int j = 0; j < slots; j++) {
+            int i = (blk + j) % slots;
+            const struct path *p = i < n ? &paths[i] : hp;
+            if (throughput_window(b, &p->tput, i < n ? CLIENT_REQ : CLIENT_HEADER, window, &t[i],
+                                  why) != AB_OK)
+                return ab_seterr(err, AB_ERRLEN, "%s throughput: %s",
+                                 i < n ? MODE_LABEL[p->mode] : HEADER_LABEL, why);
         }
     }
     return AB_OK;
 }
 
-/* Throughput figures of round r for each of paths[0..n), and agentbusd's
- * memory right after, while it still holds its peak. */
+/* Throughput figures of round r for each of paths[0..n) (and agentbus.h),
+ * and agentbusd's memory right after, while it still holds its peak. */
 static int measure_throughput(struct bench *b, const struct path *paths, int n, int r, char *err)
 {
-    struct tally t[MODE_COUNT] = {{0}};
+    struct tally t[MODE_COUNT + 1] = {{0}};
     if (throughput_interleave(b, paths, n, t, err) != AB_OK)
         return AB_ERR;
+    if (header_path(b, paths, n))
+        b->hdr[r].rps = (double)t[n].done / (t[n].us / 1e6);
     for (int i = 0; i < n; i++) {
         struct figures *f = &b->res[r][paths[i].mode];
         f->rps = (double)t[i].done / (t[i].us / 1e6);
@@ -955,10 +1066,11 @@ static int measure_throughput(struct bench *b, const struct path *paths, int n, 
     return AB_OK;
 }
 
-static void print_progress(int round, const struct opts *o, enum mode m, const struct figures *f)
+static void print_progress(int round, const struct opts *o, const char *label,
+                           const struct figures *f)
 {
     printf("round %d/%d %-10s p50 %8.1f us  p99 %8.1f us  mean %8.1f us  %10.0f req/s\n",
-           round + 1, o->rounds, MODE_LABEL[m], f->p50_us, f->p99_us, f->mean_us, f->rps);
+           round + 1, o->rounds, label, f->p50_us, f->p99_us, f->mean_us, f->rps);
     fflush(stdout);
 }
 
@@ -978,7 +1090,9 @@ static int run_round(struct bench *b, int r, char *err)
     if (stop_paths(b, paths, up, rc, why) != AB_OK)
         return ab_seterr(err, AB_ERRLEN, "round %d: %s", r + 1, why);
     for (int i = 0; i < n; i++)
-        print_progress(r, b->o, order[i], &b->res[r][order[i]]);
+        print_progress(r, b->o, MODE_LABEL[order[i]], &b->res[r][order[i]]);
+    if (header_path(b, paths, n))
+        print_progress(r, b->o, HEADER_LABEL, &b->hdr[r]);
     return AB_OK;
 }
 
@@ -1244,6 +1358,39 @@ static void print_goals(const struct bench *b)
            p50 <= GOAL_P50_RATIO && rps >= GOAL_RPS_RATIO ? "goals met" : "goals NOT met");
 }
 
+/* Median over rounds of the agentbus.h client's metric mt, or of its
+ * ratio to the REQ client's on the same broker (taken per round). */
+static double header_median(const struct bench *b, const struct metric *mt, int ratio)
+{
+    double v[MAX_ROUNDS];
+    for (int r = 0; r < b->o->rounds; r++) {
+        v[r] = field_at(&b->hdr[r], mt->off);
+        if (ratio)
+            v[r] /= field_at(&b->res[r][MODE_AGENTBUSD], mt->off);
+    }
+    return median(v, b->o->rounds);
+}
+
+/* The agentbus.h client against the REQ client, both through agentbusd. */
+static void print_header_client(const struct bench *b)
+{
+    static const char *const label[2] = {HEADER_LABEL " client", HEADER_LABEL "/REQ"};
+    printf("\n%s client against REQ, both through agentbusd (same broker, same run)\n",
+           HEADER_LABEL);
+    for (int ratio = 0; ratio < 2; ratio++) {
+        printf("%-22s", label[ratio]);
+        for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
+            printf(ratio ? " %12.3f" : " %12.1f", header_median(b, &METRICS[i], ratio));
+        printf("\n");
+    }
+    double p50 = header_median(b, &METRICS[0], 1), rps = header_median(b, &METRICS[3], 1);
+    int met = p50 <= GOAL_HEADER_P50_RATIO && rps >= GOAL_HEADER_RPS_RATIO;
+    printf("goals (%s/REQ): p50 ratio %.3f <= %.2f %s; req/s ratio %.3f >= %.2f %s => %s\n",
+           HEADER_LABEL, p50, GOAL_HEADER_P50_RATIO, p50 <= GOAL_HEADER_P50_RATIO ? "met" : "MISSED",
+           rps, GOAL_HEADER_RPS_RATIO, rps >= GOAL_HEADER_RPS_RATIO ? "met" : "MISSED",
+           met ? "goals met" : "goals NOT met");
+}
+
 static void report(const struct bench *b)
 {
     printf("\nmedians over %d round(s)\n%-22s", b->o->rounds, "mode");
@@ -1259,6 +1406,8 @@ static void report(const struct bench *b)
     print_memory(b);
     if (has_mode(b, MODE_PROXY))
         print_goals(b);
+    if (b->o->header_client)
+        print_header_client(b);
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -1300,6 +1449,8 @@ static const struct optspec OPTSPECS[] = {
         "mixed case: clients of fast requests (one more sends slow ones)"),
     OPT("pipeline-ms", KIND_INT, pipeline_ms, -1, MAX_TIMEOUT_MS,
         "agentbusd pipeline_ms (-1: the registry's built-in default)"),
+    OPT("header-client", KIND_INT, header_client, 0, 1,
+        "1: also drive agentbusd with agentbus.h clients"),
     OPT("agentbusd", KIND_PATH, agentbusd, 0, 0, "agentbusd binary"),
 };
 
@@ -1317,7 +1468,7 @@ static void opts_default(struct opts *o)
                        .backends = 4, .body_bytes = 512, .timeout_ms = 5000,
                        .max_inflight = 64, .queue_max = 4096, .mixed_seconds = 6,
                        .mixed_blocks = 3, .slow_ms = 400, .fast_ms = 1, .fast_clients = 4,
-                       .pipeline_ms = -1};
+                       .pipeline_ms = -1, .header_client = 1};
     snprintf(o->agentbusd, sizeof o->agentbusd, "%s/../broker/agentbusd", exe);
 }
 
@@ -1340,7 +1491,8 @@ static void usage(FILE *out)
     struct opts d;
     opts_default(&d);
     fprintf(out, "usage: bench_broker [options]\n"
-                 "Measures direct REQ->REP, zmq_proxy and agentbusd on the same workload.\n");
+                 "Measures direct REQ->REP, zmq_proxy and agentbusd on the same workload\n"
+                 "(and, through agentbusd, the agentbus.h client against REQ).\n");
     for (size_t i = 0; i < AB_ARRAY_LEN(OPTSPECS); i++) {
         fprintf(out, "  --%-16s %s (default ", OPTSPECS[i].name, OPTSPECS[i].help);
         print_value(out, &OPTSPECS[i], &d);
@@ -1436,6 +1588,7 @@ static void free_samples(struct bench *b)
 {
     for (int m = 0; m < MODE_COUNT; m++)
         free(b->samples[m]);
+    free(b->hdr_samples);
 }
 
 static int run(struct bench *b, char *err)
@@ -1445,6 +1598,8 @@ static int run(struct bench *b, char *err)
         b->samples[m] = malloc(sizeof *b->samples[m] * (size_t)b->o->lat_requests);
         rc = b->samples[m] ? rc : ab_seterr(err, AB_ERRLEN, "out of memory for samples");
     }
+    b->hdr_samples = malloc(sizeof *b->hdr_samples * (size_t)b->o->lat_requests);
+    rc = b->hdr_samples ? rc : ab_seterr(err, AB_ERRLEN, "out of memory for samples");
     b->ctx = rc == AB_OK ? zmq_ctx_new() : NULL;
     if (rc == AB_OK && !b->ctx)
         rc = zmq_fail(err, "zmq_ctx_new");

@@ -35,6 +35,7 @@
 #include "broker.h"
 #include "common.h"
 #include "front.h"
+#include "errmark.h"
 #include "log.h"
 
 #include <errno.h>
@@ -101,6 +102,7 @@ int svc_error_append(msgv *env, const char *svc_name, svc_error code,
     char body[ERROR_BODY_MAX];
     size_t n = svc_error_body(body, sizeof body, svc_name, code, message);
     env->limit = (size_t)-1;
+    errmark_envelope(env);
     if (msgv_push_bytes(env, body, n) != AB_OK) {
         log_error("out of memory building an error reply service=%s", svc_name);
         msgv_clear(env);

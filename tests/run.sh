@@ -4,7 +4,8 @@
 # checks that a gcc build is warning-free too, then runs:
 #   1. C unit tests (ctest)
 #   2. the fuzzers, each for a bounded time (FUZZ_SECONDS, default 45)
-#   3. the Python suites against real agents and the real broker, the codec
+#   3. the Python suites against real agents and the real broker, among them
+#      client/agentbus.h's (tests/client, its C and C++ programs), the codec
 #      against the real JSON producers, and the multi-host harness in
 #      network namespaces (pytest; tests/hosts is skipped unless root)
 # Exits non-zero if anything fails, and also if the run left a file in the
@@ -28,12 +29,13 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 JOBS=$(nproc)
 
 echo "== build (clang, ASan+UBSan, fuzzers) in $BUILD"
-cmake -S . -B "$BUILD" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-      -DAB_SANITIZE=ON -DAB_FUZZ=ON >/dev/null
+cmake -S . -B "$BUILD" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+      -DCMAKE_BUILD_TYPE=Debug -DAB_SANITIZE=ON -DAB_FUZZ=ON >/dev/null
 cmake --build "$BUILD" -j"$JOBS"
 
 echo "== build (gcc, release, warnings are errors) in $ROOT/build-gcc"
-cmake -S . -B "$ROOT/build-gcc" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$ROOT/build-gcc" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+      -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$ROOT/build-gcc" -j"$JOBS"
 
 # Sanitizer reports must fail the run, not scroll by.
@@ -50,7 +52,7 @@ echo "== fuzzers (${FUZZ_SECONDS}s each)"
 tests/fuzz/run.sh "$BUILD" "$FUZZ_SECONDS"
 
 echo "== integration and codec tests"
-/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/proto \
+/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/client tests/proto \
   tests/hosts tests/docs
 
 if [ "$(repo_state)" != "$STATE_BEFORE" ]; then

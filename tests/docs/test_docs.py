@@ -126,3 +126,44 @@ def test_guard_reasons_documented():
     for reason, stat in reasons:
         assert f"* `{reason}`:" in section, reason
         assert f"| `{stat}` | counter |" in doc, stat
+
+
+def client_codes():
+    """(symbol, name, wire) of every AB_CODES entry in client/agentbus.h."""
+    src = read("client/agentbus.h")
+    return re.findall(r'X\((AB_E\w+), "(\w+)", ([01])\)', src)
+
+
+def test_client_codes_documented():
+    codes = client_codes()
+    assert len(codes) >= 8
+    doc = read("client/README.md")
+    rows = re.findall(r"^\| `(AB_E\w+)` \| `(\w+)` \|", doc, re.M)
+    assert rows == [(sym, name) for sym, name, _ in codes]
+
+
+def test_client_wire_codes_are_the_brokers():
+    """A code the header reads off the wire is one the broker sends (codes
+    the header does not know yet reach callers as AB_EBROKER)."""
+    wire = [name for _, name, w in client_codes() if w == "1"]
+    assert wire and set(wire) <= set(declared_errors())
+
+
+def test_client_limits_documented():
+    src = read("client/agentbus.h")
+    limits = re.findall(r"#ifndef (AB_[A-Z_]+)\n#define \1 ", src)
+    assert "AB_MAX_FRAMES" in limits and "AB_REGISTRY_MAX_LINE" in limits
+    doc = read("client/README.md")
+    assert re.findall(r"^\| `(AB_[A-Z_]+)` \| \d+ \|", doc, re.M) == limits
+
+
+def test_error_mark_agrees_between_broker_and_client():
+    broker = read("broker/errmark.h")
+    client = read("client/agentbus.h")
+
+    def consts(text, names):
+        return [re.search(rf"#define {n} (\S+)", text).group(1) for n in names]
+    assert consts(broker, ["ERRMARK_TAG_LEN", "ERRMARK_KIND_REQUEST", "ERRMARK_KIND_ERROR"]) == \
+        consts(client, ["AB__TAG_LEN", "AB__KIND_REQUEST", "AB__KIND_ERROR"])
+    assert r'"\0ab"' in client and "{0, 'a', 'b'," in read("broker/errmark.c")
+    assert '"\\0ab"' in read("docs/errors.md")
