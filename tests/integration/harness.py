@@ -84,16 +84,29 @@ def link_port(taken):
             return port
 
 
-def host_entries(hosts, services=None):
+def host_entries(hosts, services=None, secrets=None):
     """Registry entries for these host names. With more than one host each
-    gets a link on loopback and a fresh public key, as the registry requires
-    for hosts that serve the others."""
+    gets a link on loopback and a fresh key pair, as the registry requires
+    for hosts that serve the others; the secret keys go into `secrets`
+    (host -> Z85 text) when given."""
     if len(hosts) < 2:
         return {h: {} for h in hosts}
     taken = {s.get("port") for s in (services or {}).values()}
-    return {h: {"link": tcp_endpoint(link_port(taken)),
-                "public_key": zmq.curve_keypair()[0].decode()}
-            for h in hosts}
+    entries = {}
+    for h in hosts:
+        public, secret = zmq.curve_keypair()
+        entries[h] = {"link": tcp_endpoint(link_port(taken)),
+                      "public_key": public.decode()}
+        if secrets is not None:
+            secrets[h] = secret.decode()
+    return entries
+
+
+def write_key_file(path, host, public, secret):
+    """A key file as `agentbus keygen` writes it (docs/links.md), mode 0600."""
+    Path(path).write_text(f"host: {host}\npublic_key: {public}\n"
+                          f"secret_key: {secret}\n")
+    os.chmod(path, 0o600)
 
 
 def write_registry(path, services, defaults=None, hosts=(HOST, "otherpc"),
@@ -114,9 +127,11 @@ class Broker:
         self.registry = Path(workdir) / "registry.yaml"
         self.logfile = Path(workdir) / "agentbusd.log"
         self.args = list(args)
+        self.keyfile = Path(workdir) / f"{HOST}.key"
         self.proc = None
         self.nofile = None  # (soft, hard) RLIMIT_NOFILE to start it with
         self.hosts = None   # host entries, kept across rewrites
+        self.secrets = {}   # their secret keys
         self.rewrite(services, defaults)
 
     def rewrite(self, services, defaults=None):
@@ -127,13 +142,17 @@ class Broker:
         if self.hosts is None or any(
                 int(h["link"].rsplit(":", 1)[1]) in ports
                 for h in self.hosts.values() if "link" in h):
-            self.hosts = host_entries((HOST, "otherpc"), services)
+            self.hosts = host_entries((HOST, "otherpc"), services, self.secrets)
+            write_key_file(self.keyfile, HOST, self.hosts[HOST]["public_key"],
+                           self.secrets[HOST])
         write_registry(self.registry, services, defaults, host_doc=self.hosts)
 
     def spawn(self, host=HOST):
         # Ports on loopback only: tests never listen on other interfaces.
         argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
                 "--bind", "127.0.0.1"] + self.args
+        if host == HOST and self.keyfile.exists():
+            argv += ["--secret-key", str(self.keyfile)]
         limits = None
         if self.nofile:
             nofile = self.nofile
