@@ -170,12 +170,15 @@ static int try_msgpack(linkio_bufs *b, msgv *src, size_t at, msgv *out,
     ab_json_style st;
     if (len < 2)
         return AB_ERR;
+    /* The codec may need more room while it writes (container headers
+     * are sized once their length is known), and the check re-renders
+     * the input: both get the slack transcode.h asks for. */
     b->out.len = 0;
-    b->out.max = len - 1;          /* only worth it when smaller */
-    b->scratch.max = len + 64;     /* the check re-renders the input */
+    b->out.max = len + 64;
+    b->scratch.max = len + 64;
     if (ab_json_to_msgpack_exact(json, len, &b->out, &b->scratch, NULL, &st,
-                                 NULL) != AB_TC_OK)
-        return AB_ERR;
+                                 NULL) != AB_TC_OK || b->out.len >= len)
+        return AB_ERR; /* refused, or not worth it: no smaller */
     *style = (uint8_t)st;
     return msgv_push_bytes(out, b->out.data, b->out.len);
 }
