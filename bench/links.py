@@ -37,7 +37,6 @@ import netns  # noqa: E402
 
 SERVICE_PORT, AGENT_PORT, CURVE_PORT, LINK_PORT = 5581, 15581, 6000, 7700
 PATHS = ("per-request", "persistent", "agentbus")
-EXTRA = json.loads(os.environ.get("BENCH_EXTRA", "{}"))
 GOALS = ("(c) p50 <= 1/3 of (a); (c) req/s >= 2x (a) and >= 0.7x (b); "
          "(c) wire bytes < (b)")
 
@@ -65,6 +64,8 @@ def parse_args(argv):
     p.add_argument("--seconds", type=float, default=3.0, help="per throughput window")
     p.add_argument("--requests", type=int, default=2000,
                    help="one-client requests per round (per-request path: a quarter)")
+    p.add_argument("--transcode", choices=("auto", "off"), default="auto",
+                   help="the service's transcode knob (off: JSON crosses raw)")
     return p.parse_args(argv)
 
 
@@ -88,7 +89,8 @@ class Bench:
             hosts[name] = {"link": f"tcp://{host.addr}:{LINK_PORT}", "public_key": pub}
         reg = {"hosts": hosts, "services": {"chat": {
             "host": "alpha", "port": SERVICE_PORT,
-            "backends": [f"tcp://127.0.0.1:{AGENT_PORT}"], **EXTRA}}}
+            "backends": [f"tcp://127.0.0.1:{AGENT_PORT}"],
+            "transcode": self.args.transcode}}}
         (self.work / "registry.yaml").write_text(yaml.safe_dump(reg))
 
     def start(self):
