@@ -21,7 +21,6 @@ Needs root (namespaces) and a Release build (bench/run.sh makes one).
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
