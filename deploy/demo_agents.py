@@ -5,9 +5,10 @@ pyzmq code that knows nothing of the broker.
   demo_agents.py agents --registry FILE --host NAME
       one REP agent per backend of every service that lives on NAME; each
       answers a JSON request with a JSON reply saying who served it.
-  demo_agents.py client --registry FILE --host NAME
-      sends a few JSON requests to every service port through the broker and
-      prints request -> reply (services on other hosts show the JSON error).
+  demo_agents.py client --registry FILE --host NAME [--address ADDR]
+      sends a few JSON requests to every service port of this host's broker
+      (at ADDR, default 127.0.0.1) and prints request -> reply; the
+      services of other hosts are served there, over the link.
 """
 import argparse
 import json
@@ -64,12 +65,13 @@ def cmd_agents(args):
     threading.Event().wait()  # until killed
 
 
-def ask(ctx, port, timeout_ms, request):
-    """One REQ round trip to a service port on this host; the reply text."""
+def ask(ctx, address, port, timeout_ms, request):
+    """One REQ round trip to a service port of this host's broker; the
+    reply text."""
     sock = ctx.socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, timeout_ms + REPLY_GRACE_MS)
-    sock.connect(f"tcp://127.0.0.1:{port}")
+    sock.connect(f"tcp://{address}:{port}")
     try:
         sock.send(json.dumps(request).encode())
         return sock.recv().decode()
@@ -82,14 +84,13 @@ def ask(ctx, port, timeout_ms, request):
 def cmd_client(args):
     ctx = zmq.Context()
     for name, svc in load_services(args.registry).items():
-        local = svc["host"] == args.host
-        where = "here" if local else \
-            f"on host {svc['host']}: no host link yet, expect an `unavailable` error"
+        where = "here" if svc["host"] == args.host else \
+            f"on host {svc['host']}, over the link to its broker"
         print(f"\n{name} (port {svc['port']}, served {where})")
-        for text in SAMPLE_TEXTS[:REQUESTS_PER_SERVICE if local else 1]:
+        for text in SAMPLE_TEXTS[:REQUESTS_PER_SERVICE]:
             request = {"text": text}
             print(f"  -> {json.dumps(request)}")
-            print(f"  <- {ask(ctx, svc['port'], svc['timeout_ms'], request)}")
+            print(f"  <- {ask(ctx, args.address, svc['port'], svc['timeout_ms'], request)}")
     ctx.term()
 
 
@@ -101,6 +102,8 @@ def main(argv):
     for sp in (agents, client):
         sp.add_argument("--registry", required=True)
         sp.add_argument("--host", required=True, help="the host this runs on")
+    client.add_argument("--address", default="127.0.0.1",
+                        help="where this host's broker binds the service ports")
     args = p.parse_args(argv)
     (cmd_agents if args.cmd == "agents" else cmd_client)(args)
 
