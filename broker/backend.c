@@ -7,6 +7,7 @@
 #include "broker.h"
 #include "common.h"
 #include "log.h"
+#include "obs.h"
 #include "service.h"
 
 #include <errno.h>
@@ -182,6 +183,7 @@ int backend_open(service *svc, const char *endpoint, backend **out,
     }
     if (start_watching(be, svc->br, err, errlen) != AB_OK)
         return AB_ERR;
+    obs_backend_opened(be); /* stats hook */
     *out = be;
     return AB_OK;
 }
@@ -209,6 +211,7 @@ int backend_send(backend *be, request *r)
     ab_list_remove(&r->link); /* off the service queue */
     ab_list_push_tail(&be->inflight_list, &r->link);
     be->inflight++;
+    obs_backend_sent(be, r); /* stats hook */
     return AB_OK;
 }
 
@@ -238,6 +241,7 @@ static void on_handle_closed(backend *be)
         return;
     backend_close_cb cb = be->on_close;
     service *svc = be->svc;
+    stats_series_close(be->series); /* stats hook */
     free(be->endpoint);
     free(be);
     if (cb)

@@ -206,8 +206,7 @@ static void on_hup(uv_signal_t *h, int signum)
 static void on_usr1(uv_signal_t *h, int signum)
 {
     broker *br = h->data;
-    for (size_t i = 0; i < br->nsvcs; i++)
-        svc_log_stats(br->svcs[i]);
+    stats_reg_log(&br->stats); /* stats hook */
 }
 
 static void close_handle(void *h) { uv_close((uv_handle_t *)h, NULL); }
@@ -218,6 +217,7 @@ static void begin_close(broker *br)
     for (size_t i = 0; i < br->nsvcs; i++)
         svc_close(br->svcs[i], "broker is shutting down", NULL);
     br->nsvcs = 0;
+    obs_close(br); /* stats hook */
     close_handle(&br->sig_term);
     close_handle(&br->sig_int);
     close_handle(&br->sig_hup);
@@ -270,6 +270,8 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     br->loop = loop;
     br->opts = *opts;
     reqpool_init(&br->pool, opts->max_requests);
+    stats_reg_init(&br->stats, opts->obs.stats_interval_ms,
+                   opts->obs.stats_window_ms); /* stats hook */
     if (load_registry(br, err, errlen) != AB_OK)
         return AB_ERR;
     br->zctx = zmq_ctx_new();
@@ -281,7 +283,8 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     watch_signal(br, &br->sig_int, on_stop_signal, SIGINT);
     watch_signal(br, &br->sig_hup, on_hup, SIGHUP);
     watch_signal(br, &br->sig_usr1, on_usr1, SIGUSR1);
-    if (open_services(br, err, errlen) != AB_OK) {
+    if (open_services(br, err, errlen) != AB_OK ||
+        obs_open(br, err, errlen) != AB_OK) { /* stats hook: obs_open */
         begin_close(br);
         return AB_ERR;
     }

@@ -5,9 +5,11 @@
 #ifndef AB_BROKER_H
 #define AB_BROKER_H
 
+#include "obs.h"
 #include "registry.h"
 #include "request.h"
 #include "service.h"
+#include "stats.h"
 #include "zsock.h"
 
 #include <uv.h>
@@ -25,6 +27,7 @@ typedef struct broker_opts {
     int io_batch;         /* messages per socket per loop tick */
     size_t max_requests;  /* requests alive at once, all services */
     int linger_ms;        /* how long replies may flush at exit */
+    obs_opts obs;         /* stats, HTTP endpoint, Redis push (obs.h) */
 } broker_opts;
 
 typedef enum broker_state { BROKER_RUNNING, BROKER_DRAINING, BROKER_CLOSING } broker_state;
@@ -43,6 +46,8 @@ typedef struct broker {
     uv_timer_t drain_timer;
     size_t drain_start;   /* pending requests when SIGTERM came */
     size_t abandoned;     /* of those, answered with an error at the deadline */
+    stats_reg stats;      /* every series of statistics (stats.h) */
+    struct obs *obs;      /* tick, HTTP, Redis (obs.c) */
 } broker;
 
 /* Load the registry, bind every service, install signal handlers. On AB_ERR

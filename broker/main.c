@@ -37,11 +37,32 @@ static void usage(FILE *out)
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
+"Statistics (docs/stats.md):\n"
+"      --stats-interval MS  histogram slice and Redis push interval (default\n"
+"                         %d; 0 turns latency histograms off)\n"
+"      --stats-window MS  the rolling window of p50/p99 (default %d; at most\n"
+"                         %d intervals)\n"
+"      --http ADDR:PORT   serve /, /healthz, /readyz, /metrics, /stats.json\n"
+"                         (default %s; 'off' to disable; port 0: any)\n"
+"      --http-max-conns N    HTTP connections at once (default %d)\n"
+"      --http-timeout-ms N   a request must complete within N ms of the\n"
+"                         connection opening or the previous request (default %d)\n"
+"      --http-max-header-bytes N  request line and headers (default %d)\n"
+"      --redis URL        push statistics to redis://[USER@]HOST[:PORT][/DB]\n"
+"                         (password: $AGENTBUS_REDIS_PASSWORD or the file below)\n"
+"      --redis-password-file FILE  read the Redis password from FILE\n"
+"      --redis-stream-len N  points kept per service stream (default %d)\n"
+"      --redis-timeout-ms N  connect and reply deadline (default %d)\n"
+"\n"
 "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the registry (a bad\n"
 "file is rejected and the old one keeps serving); SIGUSR1 logs statistics.\n"
 "Check a registry first with: agentbus check FILE\n",
             BROKER_DEFAULT_DRAIN_MS, BROKER_DEFAULT_IO_BATCH,
-            BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS);
+            BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS,
+            OBS_DEFAULT_STATS_INTERVAL_MS, OBS_DEFAULT_STATS_WINDOW_MS,
+            STATS_MAX_SLICES, OBS_DEFAULT_HTTP, OBS_DEFAULT_HTTP_MAX_CONNS,
+            OBS_DEFAULT_HTTP_TIMEOUT_MS, OBS_DEFAULT_HTTP_MAX_HEADER_BYTES,
+            OBS_DEFAULT_REDIS_STREAM_LEN, OBS_DEFAULT_REDIS_TIMEOUT_MS);
 }
 
 /* Parse a decimal integer in [min, max]. */
@@ -59,7 +80,11 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
     return AB_OK;
 }
 
-enum { OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_LOG };
+enum { OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_LOG,
+       /* statistics (obs_opts) */
+       OPT_INTERVAL, OPT_WINDOW, OPT_HTTP, OPT_HTTP_CONNS, OPT_HTTP_TIMEOUT,
+       OPT_HTTP_HEADER, OPT_REDIS, OPT_REDIS_PWFILE, OPT_REDIS_STREAM,
+       OPT_REDIS_TIMEOUT };
 
 static const struct option long_opts[] = {
     {"registry", required_argument, NULL, 'r'},
@@ -70,15 +95,68 @@ static const struct option long_opts[] = {
     {"max-requests", required_argument, NULL, OPT_MAXREQ},
     {"linger-ms", required_argument, NULL, OPT_LINGER},
     {"log-level", required_argument, NULL, OPT_LOG},
+    {"stats-interval", required_argument, NULL, OPT_INTERVAL},
+    {"stats-window", required_argument, NULL, OPT_WINDOW},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"http-max-conns", required_argument, NULL, OPT_HTTP_CONNS},
+    {"http-timeout-ms", required_argument, NULL, OPT_HTTP_TIMEOUT},
+    {"http-max-header-bytes", required_argument, NULL, OPT_HTTP_HEADER},
+    {"redis", required_argument, NULL, OPT_REDIS},
+    {"redis-password-file", required_argument, NULL, OPT_REDIS_PWFILE},
+    {"redis-stream-len", required_argument, NULL, OPT_REDIS_STREAM},
+    {"redis-timeout-ms", required_argument, NULL, OPT_REDIS_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
+/* A numeric statistics option: (option, field, min, max). */
+typedef struct num_opt {
+    int opt;
+    const char *name;
+    long min, max;
+} num_opt;
+
+static const num_opt stats_nums[] = {
+    {OPT_INTERVAL, "--stats-interval", 0, 60000},
+    {OPT_WINDOW, "--stats-window", 1, 3600000},
+    {OPT_HTTP_CONNS, "--http-max-conns", 1, 10000},
+    {OPT_HTTP_TIMEOUT, "--http-timeout-ms", 100, 3600000},
+    {OPT_HTTP_HEADER, "--http-max-header-bytes", 4096, 1048576},
+    {OPT_REDIS_STREAM, "--redis-stream-len", 1, 10000000},
+    {OPT_REDIS_TIMEOUT, "--redis-timeout-ms", 10, 600000},
+};
+
+/* Apply one numeric statistics option; 1 if opt is not one. */
+static int set_stats_number(obs_opts *s, int opt, const char *arg)
+{
+    long v;
+    size_t i = 0;
+    while (i < AB_ARRAY_LEN(stats_nums) && stats_nums[i].opt != opt)
+        i++;
+    if (i == AB_ARRAY_LEN(stats_nums))
+        return 1;
+    if (parse_int(stats_nums[i].name, arg, stats_nums[i].min, stats_nums[i].max, &v) != AB_OK)
+        return AB_ERR;
+    switch (opt) {
+    case OPT_INTERVAL: s->stats_interval_ms = (unsigned)v; break;
+    case OPT_WINDOW: s->stats_window_ms = (unsigned)v; break;
+    case OPT_HTTP_CONNS: s->http.max_conns = (unsigned)v; break;
+    case OPT_HTTP_TIMEOUT: s->http.timeout_ms = (unsigned)v; break;
+    case OPT_HTTP_HEADER: s->http.max_header_bytes = (size_t)v; break;
+    case OPT_REDIS_STREAM: s->redis_stream_len = v; break;
+    default: s->redis.timeout_ms = (unsigned)v; break; /* OPT_REDIS_TIMEOUT */
+    }
+    return AB_OK;
+}
+
 /* Apply one numeric option. */
 static int set_number(broker_opts *o, int opt, const char *arg)
 {
     long v;
+    int rc = set_stats_number(&o->obs, opt, arg);
+    if (rc != 1)
+        return rc;
     switch (opt) {
     case OPT_DRAIN:
         if (parse_int("--drain-ms", arg, 0, 3600000, &v) != AB_OK) return AB_ERR;
@@ -110,6 +188,9 @@ static int parse_args(int argc, char **argv, broker_opts *o)
         case 'r': o->registry_path = optarg; break;
         case 'H': o->host = optarg; break;
         case OPT_BIND: o->bind_address = optarg; break;
+        case OPT_HTTP: o->obs.http.listen = optarg; break;
+        case OPT_REDIS: o->obs.redis.url = optarg; break;
+        case OPT_REDIS_PWFILE: o->obs.redis.password_file = optarg; break;
         case OPT_LOG:
             if (log_parse_level(optarg, &level) != AB_OK) {
                 fprintf(stderr, "agentbusd: --log-level: '%s' is not debug, info, "
@@ -140,6 +221,10 @@ static int require_opts(const broker_opts *o)
                 !o->registry_path ? "--registry FILE" : "--host NAME");
         return AB_ERR;
     }
+    if (o->obs.redis.url && o->obs.stats_interval_ms == 0) {
+        fprintf(stderr, "agentbusd: --redis needs statistics (--stats-interval > 0)\n");
+        return AB_ERR;
+    }
     return AB_OK;
 }
 
@@ -154,6 +239,7 @@ int main(int argc, char **argv)
         .max_requests = BROKER_DEFAULT_MAX_REQUESTS,
         .linger_ms = BROKER_DEFAULT_LINGER_MS,
     };
+    obs_opts_default(&o.obs);
     int rc = parse_args(argc, argv, &o);
     if (rc == 1)
         return 0;

@@ -50,6 +50,7 @@ typedef struct request {
     msgv msg;            /* envelope, and the body until it is sent */
     size_t env_frames;   /* envelope frames, delimiter included */
     uint64_t deadline;   /* loop time (ms) at which it times out */
+    uint64_t t_accept, t_sent; /* stats hook: stats_clock() at accept, at send */
     ab_list link;        /* free list, service queue, or backend in-flight */
     ab_list dlink;       /* service deadline list while not FREE */
 } request;

@@ -33,6 +33,7 @@
 #include "broker.h"
 #include "common.h"
 #include "log.h"
+#include "obs.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -129,6 +130,7 @@ static void finish(service *svc, request *r)
         backend_forget(r->be, r);
         svc->stats.inflight--;
     }
+    stats_record_since(svc->series, HIST_service_latency, r->t_accept); /* stats hook */
     req_set_state(r, REQ_FREE);
     req_release(&svc->br->pool, r);
     broker_request_done(svc->br);
@@ -266,6 +268,7 @@ static void accept_request(service *svc, msgv *m, size_t env_frames)
     r->env_frames = env_frames;
     msgv_take(&r->msg, m);
     r->deadline = uv_now(svc->br->loop) + (uint64_t)svc->cfg->timeout_ms;
+    r->t_accept = stats_clock(svc->series); /* stats hook */
     req_set_state(r, REQ_QUEUED);
     ab_list_push_tail(&svc->queue, &r->link);
     svc->stats.queued++;
@@ -333,6 +336,7 @@ void svc_on_reply(service *svc, backend *be, msgv *m)
         svc->stats.late_replies++;
         return;
     }
+    obs_backend_replied(be, r); /* stats hook */
     if (m->dropped) {
         svc_fail(svc, r, ERR_TOO_LARGE, "reply has more than max_frames=%d frames",
                  svc->cfg->max_frames);
@@ -370,13 +374,6 @@ void svc_fail_all(service *svc, svc_error code, const char *why)
 size_t svc_pending(const service *svc)
 {
     return (size_t)(svc->stats.queued + svc->stats.inflight);
-}
-
-void svc_log_stats(const service *svc)
-{
-    char line[1024];
-    log_info("stats service=%s %s", svc->name,
-             svc_stats_format(&svc->stats, line, sizeof line));
 }
 
 /* ---------------------------------------------------------- lifecycle -- */
@@ -497,6 +494,8 @@ int svc_open(broker *br, const reg_service *cfg, service **out, char *err,
         return AB_ERR;
     }
     svc->nbackends = svc->remote ? 0 : cfg->nbackends;
+    svc->series = stats_series_open(&br->stats, STATS_KIND_service, svc, &svc->stats,
+                                    NULL, svc->name, NULL); /* stats hook */
     *out = svc;
     return AB_OK;
 }
@@ -529,6 +528,7 @@ static void on_part_closed(service *svc)
         return;
     svc_close_cb cb = svc->on_close;
     broker *br = svc->br;
+    stats_series_close(svc->series); /* stats hook */
     free(svc->backends);
     free(svc);
     if (cb)
