@@ -1,13 +1,15 @@
 """conftest.py: fixtures of the broker integration tests: the agentbusd
-binary (from $AGENTBUS_BUILD), brokers and REP agents that are always torn
-down, and a ZMQ context for the test's clients.
+binary (from $AGENTBUS_BUILD), brokers, REP agents and redis-servers that
+are always torn down, and a ZMQ context for the test's clients.
 
 Run:  AGENTBUS_BUILD=build /usr/bin/python3 -m pytest -q tests/integration
 """
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+import redis
 import zmq
 
 import harness
@@ -38,6 +40,14 @@ def agentbusd():
         pytest.fail(f"{exe} not found: build it first "
                     f"(cmake --build {build} --target agentbusd)", pytrace=False)
     return exe
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """Where tests leave files for CI to keep (under the build dir)."""
+    path = Path(os.environ["AGENTBUS_BUILD"]).resolve() / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture
@@ -92,3 +102,63 @@ def make_agent(tmp_path):
     yield make
     for a in agents:
         a.stop()
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, in the test's tmp dir.
+    Streams use small nodes (stream-node-max-entries) so that the broker's
+    approximate MAXLEN trimming shows within a short test."""
+
+    NODE_ENTRIES = 10
+
+    def __init__(self, workdir):
+        self.port = harness.free_port()
+        self.workdir = workdir
+        self.proc = None
+
+    def start(self):
+        log = open(self.workdir / "redis.log", "ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+             "--stream-node-max-entries", str(self.NODE_ENTRIES)],
+            stdout=log, stderr=log)
+        log.close()
+        client = redis.Redis(port=self.port, socket_timeout=harness.HANG_GUARD_S)
+
+        def up():
+            assert self.proc.poll() is None, (self.workdir / "redis.log").read_text()
+            try:
+                return client.ping()
+            except redis.ConnectionError:
+                return False
+        harness.wait_until(up, f"redis-server on port {self.port}", harness.READY_WAIT_S)
+        return self
+
+    def restart(self):
+        """Start again on the same port (after kill)."""
+        self.kill()
+        return self.start()
+
+    def url(self, db=0):
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def client(self, db=0):
+        return redis.Redis(port=self.port, db=db, socket_timeout=harness.HANG_GUARD_S,
+                           decode_responses=True)
+
+    def kill(self):
+        """SIGKILL: Redis vanishes without closing anything."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A started RedisServer, killed at teardown."""
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(workdir).start()
+    yield server
+    server.kill()

@@ -5,6 +5,7 @@ the client-side helpers (plain zmq.REQ / DEALER, as users write them).
 No test asserts on time. Every wait below is bounded by HANG_GUARD_S only so
 that a broken broker fails a test instead of hanging CI.
 """
+import http.client
 import json
 import os
 import re
@@ -52,6 +53,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct free ports (all held at once while picking them)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def tcp_endpoint(port):
     return f"tcp://127.0.0.1:{port}"
 
@@ -86,10 +101,15 @@ class Broker:
 
     def spawn(self, host=HOST):
         # Ports on loopback only: tests never listen on other interfaces.
+        # The HTTP endpoint takes any free port unless the test chose one.
+        http = [] if "--http" in self.args else ["--http", "127.0.0.1:0"]
         argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
-                "--bind", "127.0.0.1"] + self.args
+                "--bind", "127.0.0.1"] + http + self.args
+        # Never push to a Redis the developer's shell names.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("AGENTBUS_REDIS", "AGENTBUS_HTTP", "AGENTBUS_REDIS_PASSWORD")}
         with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
 
     def start(self, host=HOST):
         """Spawn and wait for the `ready` line."""
@@ -139,6 +159,31 @@ class Broker:
             st = self.stats(name)
             return st if cond(st) else None
         return wait_until(look, f"stats of {name}: {what}")
+
+    def http_port(self):
+        """The port of the HTTP endpoint (from its `http listen=` line)."""
+        return int(self.wait_log(r"\bhttp listen=\S+ port=(\d+)").group(1))
+
+    def http(self, path, method="GET", timeout=HANG_GUARD_S):
+        """(status, headers, body bytes) of one request to the endpoint."""
+        return http_request(self.http_port(), path, method, timeout)
+
+    def stats_json(self):
+        status, _, body = self.http("/stats.json")
+        assert status == 200, (status, body)
+        return json.loads(body)
+
+    def wait_stats_json(self, cond, what):
+        """Poll /stats.json until cond(doc) holds; returns the document."""
+        def look():
+            doc = self.stats_json()
+            return doc if cond(doc) else None
+        return wait_until(look, f"/stats.json: {what}")
+
+    def rss_kb(self):
+        """Resident memory of the process (VmRSS, kB)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
 
     def wait_backends_up(self, n, since=0):
         """Wait until n `backend up` lines were logged past `since`."""
@@ -214,6 +259,27 @@ class Agent:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+# ---- HTTP ------------------------------------------------------------------
+
+def http_request(port, path, method="GET", timeout=HANG_GUARD_S):
+    """(status, headers dict, body bytes) of one request to 127.0.0.1:port."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+def series(doc, kind, name):
+    """The series of `kind` whose first label is `name` in a snapshot."""
+    for s in doc.get(kind, []):
+        if s.get(kind) == name:
+            return s
+    raise AssertionError(f"no {kind} {name!r} in {[s.get(kind) for s in doc.get(kind, [])]}")
 
 
 # ---- clients -------------------------------------------------------------
