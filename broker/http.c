@@ -362,7 +362,10 @@ int http_open(uv_loop_t *loop, const http_opts *o, const http_route *routes,
         return AB_ERR;
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
-    h->series = stats_series_open(reg, STATS_KIND_http, h, &h->stats, NULL, o->listen, NULL);
+    char label[80]; /* the address with the port actually bound */
+    ab_strfmt(label, sizeof label, "%.*s:%d", (int)(strrchr(o->listen, ':') - o->listen),
+              o->listen, h->port);
+    h->series = stats_series_open(reg, STATS_KIND_http, h, &h->stats, NULL, label, NULL);
     log_info("http listen=%s port=%d", o->listen, h->port);
     run_mhd(h);
     *out = h;

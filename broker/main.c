@@ -37,20 +37,21 @@ static void usage(FILE *out)
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
-"Statistics (docs/stats.md):\n"
-"      --stats-interval MS  histogram slice and Redis push interval (default\n"
-"                         %d; 0 turns latency histograms off)\n"
-"      --stats-window MS  the rolling window of p50/p99 (default %d; at most\n"
-"                         %d intervals)\n"
-"      --http ADDR:PORT   serve /, /healthz, /readyz, /metrics, /stats.json\n"
-"                         (default %s; 'off' to disable; port 0: any)\n"
-"      --http-max-conns N    HTTP connections at once (default %d)\n"
-"      --http-timeout-ms N   a request must complete within N ms of the\n"
-"                         connection opening or the previous request (default %d)\n"
+"Statistics, HTTP endpoint and Redis push (docs/stats.md):\n"
+"      --stats-interval MS  histogram slice and Redis push period\n"
+"                         (default %d; 0: latency histograms and Redis off)\n"
+"      --stats-window MS  window of p50/p99/rps (default %d, %d slices max)\n"
+"      --http ADDR:PORT   serve /, /healthz, /readyz, /metrics, /stats.json;\n"
+"                         'off' disables it, port 0 picks one (default\n"
+"                         $AGENTBUS_HTTP, else %s)\n"
+"      --http-max-conns N  HTTP connections at once (default %d)\n"
+"      --http-timeout-ms N  a request must complete within N ms of its\n"
+"                         connection opening or previous request (default %d)\n"
 "      --http-max-header-bytes N  request line and headers (default %d)\n"
-"      --redis URL        push statistics to redis://[USER@]HOST[:PORT][/DB]\n"
-"                         (password: $AGENTBUS_REDIS_PASSWORD or the file below)\n"
-"      --redis-password-file FILE  read the Redis password from FILE\n"
+"      --redis URL        push to redis://[USER@]HOST[:PORT][/DB] (or\n"
+"                         $AGENTBUS_REDIS); the password comes from\n"
+"                         $AGENTBUS_REDIS_PASSWORD or --redis-password-file\n"
+"      --redis-password-file FILE  the Redis password (first line of FILE)\n"
 "      --redis-stream-len N  points kept per service stream (default %d)\n"
 "      --redis-timeout-ms N  connect and reply deadline (default %d)\n"
 "\n"
@@ -228,6 +229,16 @@ static int require_opts(const broker_opts *o)
     return AB_OK;
 }
 
+/* Containers configure through the environment; options still win. */
+static void env_defaults(obs_opts *o)
+{
+    const char *http = getenv("AGENTBUS_HTTP"), *redis = getenv("AGENTBUS_REDIS");
+    if (http && *http)
+        o->http.listen = http;
+    if (redis && *redis)
+        o->redis.url = redis;
+}
+
 int main(int argc, char **argv)
 {
     broker_opts o = {
@@ -240,6 +251,7 @@ int main(int argc, char **argv)
         .linger_ms = BROKER_DEFAULT_LINGER_MS,
     };
     obs_opts_default(&o.obs);
+    env_defaults(&o.obs);
     int rc = parse_args(argc, argv, &o);
     if (rc == 1)
         return 0;
