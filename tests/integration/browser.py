@@ -25,12 +25,13 @@ class Browser:
         self.logfile = workdir / "chromium.log"
         self.exceptions = []
         self.next_id = 0
+        port_file = self.profile / "DevToolsActivePort"
+        port_file.unlink(missing_ok=True)  # a stale one names a dead browser
         with open(self.logfile, "ab") as log:
             self.proc = subprocess.Popen(
                 [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
                  f"--window-size={width},{height}", "about:blank"],
                 stdout=log, stderr=log)
-        port_file = self.profile / "DevToolsActivePort"
         wait_until(lambda: self._alive() and port_file.exists() and
                    port_file.read_text().count("\n") >= 1, "chromium's DevTools port",
                    READY_WAIT_S)
