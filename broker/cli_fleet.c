@@ -7,9 +7,9 @@
 
 #include "cli_http.h"
 #include "common.h"
+#include "redis_target.h"
 #include "transcode.h"
 
-#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <msgpack.h>
 #include <stdlib.h>
@@ -51,55 +51,6 @@ static int fetch_http(const fleet_source *src, fleet *f, char *err, size_t errle
     return rc;
 }
 
-/* redis://[USER@]HOST[:PORT][/DB] */
-static int parse_redis_url(const char *url, char *user, char *host, int *port, int *db)
-{
-    const char *p = url + 8, *at;
-    if (strncmp(url, "redis://", 8) != 0)
-        return AB_ERR;
-    user[0] = '\0';
-    if ((at = strchr(p, '@'))) {
-        if (memchr(p, ':', (size_t)(at - p)) || at - p > 63)
-            return AB_ERR;
-        memcpy(user, p, (size_t)(at - p));
-        user[at - p] = '\0';
-        p = at + 1;
-    }
-    *port = 6379;
-    *db = 0;
-    size_t n = strcspn(p, ":/");
-    if (n == 0 || n > 253)
-        return AB_ERR;
-    memcpy(host, p, n);
-    host[n] = '\0';
-    p += n;
-    if (*p == ':' && (sscanf(p + 1, "%d", port) != 1 || *port < 1 || *port > 65535))
-        return AB_ERR;
-    p += strcspn(p, "/");
-    if (*p == '/' && p[1] && sscanf(p + 1, "%d", db) != 1)
-        return AB_ERR;
-    return AB_OK;
-}
-
-/* The password: the file, else $AGENTBUS_REDIS_PASSWORD, else none. */
-static int redis_password(const char *file, char *pw, size_t len, char *err, size_t errlen)
-{
-    const char *env = getenv("AGENTBUS_REDIS_PASSWORD");
-    pw[0] = '\0';
-    if (!file) {
-        snprintf(pw, len, "%s", env ? env : "");
-        return AB_OK;
-    }
-    FILE *fp = fopen(file, "r");
-    if (!fp)
-        return ab_seterr(err, errlen, "%s: %s", file, strerror(errno));
-    size_t n = fread(pw, 1, len - 1, fp);
-    fclose(fp);
-    pw[n] = '\0';
-    pw[strcspn(pw, "\r\n")] = '\0';
-    return AB_OK;
-}
-
 /* Run one command; a reply (caller frees) or NULL with err filled. */
 static redisReply *command(redisContext *c, char *err, size_t errlen, int argc,
                            const char **argv)
@@ -126,27 +77,27 @@ static int setup(redisContext *c, char *err, size_t errlen, int argc, const char
 
 static redisContext *redis_connect(const fleet_source *src, char *err, size_t errlen)
 {
-    char user[64], host[256], pw[520], db[16];
-    int port, dbn;
+    redis_target t;
+    char db[16];
     struct timeval tv = {src->timeout_ms / 1000, (src->timeout_ms % 1000) * 1000};
-    if (parse_redis_url(src->redis, user, host, &port, &dbn) != AB_OK) {
-        ab_seterr(err, errlen, "--redis '%s': expected redis://[USER@]HOST[:PORT][/DB]",
-                  src->redis);
+    if (redis_target_init(&t, src->redis, src->password_file, err, errlen) != AB_OK)
         return NULL;
-    }
-    if (redis_password(src->password_file, pw, sizeof pw, err, errlen) != AB_OK)
-        return NULL;
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    redisContext *c = redisConnectWithTimeout(t.host, t.port, tv);
     if (!c || c->err) {
-        ab_seterr(err, errlen, "redis %s:%d: %s", host, port, c ? c->errstr : "out of memory");
+        ab_seterr(err, errlen, "redis %s: %s", t.addr, c ? c->errstr : "out of memory");
         redisFree(c);
+        redis_target_clear(&t);
         return NULL;
     }
     redisSetTimeout(c, tv);
-    snprintf(db, sizeof db, "%d", dbn);
-    const char *auth[] = {"AUTH", user[0] ? user : pw, pw}, *sel[] = {"SELECT", db};
-    if ((pw[0] && setup(c, err, errlen, user[0] ? 3 : 2, auth) != AB_OK) ||
-        (dbn && setup(c, err, errlen, 2, sel) != AB_OK)) {
+    snprintf(db, sizeof db, "%d", t.db);
+    const char *auth[] = {"AUTH", t.user[0] ? t.user : t.password, t.password};
+    const char *sel[] = {"SELECT", db};
+    int rc = t.password[0] ? setup(c, err, errlen, t.user[0] ? 3 : 2, auth) : AB_OK;
+    if (rc == AB_OK && t.db)
+        rc = setup(c, err, errlen, 2, sel);
+    redis_target_clear(&t);
+    if (rc != AB_OK) {
         redisFree(c);
         return NULL;
     }

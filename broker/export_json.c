@@ -54,15 +54,11 @@ void export_json(stats_reg *reg, const export_info *info, text_buf *out)
     header(reg, info, out);
     for (size_t k = 0; k < STATS_NKINDS; k++) {
         text_printf(out, ",\"%s\":[", stats_kinds[k].name);
-        int first = 1;
-        for (ab_list *l = ab_list_head(&reg->series[k]); l != &reg->series[k];
-             l = l->next) {
+        for (stats_series *s = stats_first(reg, k); s; s = stats_next(reg, s)) {
             json_obj o = {out, 0};
-            text_puts(out, first ? "{" : ",{");
-            stats_visit(AB_CONTAINER_OF(l, stats_series, link), STATS_VIEW_SNAPSHOT,
-                        member, &o);
+            text_puts(out, s == stats_first(reg, k) ? "{" : ",{");
+            stats_visit(s, STATS_VIEW_SNAPSHOT, member, &o);
             text_puts(out, "}");
-            first = 0;
         }
         text_puts(out, "]");
     }

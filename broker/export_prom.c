@@ -22,14 +22,14 @@ static const double BUCKETS_S[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
                                    1,      2.5,     5,      10,    30,     60};
 
 typedef struct family {
+    stats_reg *reg;
+    size_t k;
     const stats_kind *kind;
-    ab_list *list;
     text_buf *out;
 } family;
 
 #define FOR_SERIES(f, s)                                                   \
-    for (ab_list *l_ = ab_list_head((f)->list); l_ != (f)->list &&         \
-         ((s) = AB_CONTAINER_OF(l_, stats_series, link)); l_ = l_->next)
+    for (stats_series *s = stats_first((f)->reg, (f)->k); s; s = stats_next((f)->reg, s))
 
 static void family_head(const family *f, const char *name, const char *suffix,
                         const char *type, const char *help)
@@ -55,7 +55,6 @@ static void field_family(const family *f, size_t i)
 {
     const stat_field *fd = &f->kind->fields[i];
     int counter = fd->type == STAT_counter;
-    stats_series *s;
     family_head(f, fd->name, counter ? "_total" : "", counter ? "counter" : "gauge",
                 fd->help);
     FOR_SERIES(f, s) {
@@ -103,7 +102,6 @@ static void quantile_family(const family *f, size_t h, const char *q, int p99)
 {
     const hist_field *hf = &f->kind->hists[h];
     char help[256], name[96];
-    stats_series *s;
     snprintf(name, sizeof name, "%s_%s", hf->name, q);
     snprintf(help, sizeof help, "%s of %s over the stats window", q, hf->help);
     family_head(f, name, "_seconds", "gauge", help);
@@ -118,7 +116,6 @@ static void quantile_family(const family *f, size_t h, const char *q, int p99)
 static void hist_family(const family *f, size_t h)
 {
     const hist_field *hf = &f->kind->hists[h];
-    stats_series *s;
     family_head(f, hf->name, "_seconds", "histogram", hf->help);
     FOR_SERIES(f, s)
         hist_samples(f, s, h);
@@ -128,8 +125,7 @@ static void hist_family(const family *f, size_t h)
 
 static void kind_families(stats_reg *reg, size_t k, text_buf *out)
 {
-    family f = {&stats_kinds[k], &reg->series[k], out};
-    stats_series *s;
+    family f = {reg, k, &stats_kinds[k], out};
     FOR_SERIES(&f, s)
         stats_refresh(s);
     for (size_t i = 0; i < f.kind->nfields; i++)
@@ -149,6 +145,6 @@ void export_prom(stats_reg *reg, const export_info *info, text_buf *out)
                 "(Unix time)\n# TYPE agentbus_start_time_seconds gauge\n"
                 "agentbus_start_time_seconds %.3f\n", (double)info->started_ms / 1000.0);
     for (size_t k = 0; k < STATS_NKINDS; k++)
-        if (!ab_list_empty(&reg->series[k]))
+        if (stats_first(reg, k))
             kind_families(reg, k, out);
 }

@@ -17,17 +17,14 @@
 
 #include "common.h"
 #include "log.h"
+#include "redis_target.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#define REDIS_PASSWORD_MAX 512
 
 #define REDIS_STATES(X)                                                    \
     X(RC_WAIT, "wait")                                                     \
@@ -57,8 +54,7 @@ typedef struct resolve {
 
 struct redis_conn {
     uv_loop_t *loop;
-    char *host, *user, *password, *addr; /* addr: "host:port" for logs */
-    int port, db;
+    redis_target t;        /* where, and the credentials */
     unsigned timeout_ms;
     rc_state state;
     uv_timer_t timer;
@@ -121,7 +117,7 @@ static void adapter_poll(uv_poll_t *p, int status, int events)
     if (status < 0) {
         /* What the bundled adapter drops: make it a disconnect. */
         if (rc && a->ac == rc->ac && !rc->fail_why) {
-            snprintf(rc->why, sizeof rc->why, "poll error: %s", uv_strerror(status));
+            ab_strfmt(rc->why, sizeof rc->why, "poll error: %s", uv_strerror(status));
             rc->fail_why = rc->why;
             arm(rc, 0);
         }
@@ -198,10 +194,10 @@ static void log_failure(redis_conn *rc, const char *why)
 {
     if (!rc->logged_down) {
         log_warn("redis down addr=%s: %s (retrying; pushes are dropped meanwhile)",
-                 rc->addr, why);
+                 rc->t.addr, why);
         rc->logged_down = 1;
     } else {
-        log_debug("redis attempt failed addr=%s: %s", rc->addr, why);
+        log_debug("redis attempt failed addr=%s: %s", rc->t.addr, why);
     }
 }
 
@@ -228,7 +224,7 @@ static void fail_later(redis_conn *rc, const char *fmt, const char *detail)
 {
     if (rc->fail_why)
         return;
-    snprintf(rc->why, sizeof rc->why, fmt, detail ? detail : "");
+    ab_strfmt(rc->why, sizeof rc->why, fmt, detail ? detail : "");
     rc->fail_why = rc->why;
     arm(rc, 0);
 }
@@ -245,12 +241,13 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
 static void send_setup(redis_conn *rc)
 {
     char db[16];
-    if (rc->password) {
-        const char *argv[3] = {"AUTH", rc->user ? rc->user : rc->password, rc->password};
-        redisAsyncCommandArgv(rc->ac, on_setup_reply, NULL, rc->user ? 3 : 2, argv, NULL);
+    const redis_target *t = &rc->t;
+    if (t->password[0]) {
+        const char *argv[3] = {"AUTH", t->user[0] ? t->user : t->password, t->password};
+        redisAsyncCommandArgv(rc->ac, on_setup_reply, NULL, t->user[0] ? 3 : 2, argv, NULL);
     }
-    if (rc->db) {
-        snprintf(db, sizeof db, "%d", rc->db);
+    if (t->db) {
+        snprintf(db, sizeof db, "%d", t->db);
         const char *argv[2] = {"SELECT", db};
         redisAsyncCommandArgv(rc->ac, on_setup_reply, NULL, 2, argv, NULL);
     }
@@ -269,7 +266,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
     }
     set_state(rc, RC_UP);
     uv_timer_stop(&rc->timer);
-    log_info("redis up addr=%s%s", rc->addr, rc->was_up ? " (reconnected)" : "");
+    log_info("redis up addr=%s%s", rc->t.addr, rc->was_up ? " (reconnected)" : "");
     rc->was_up = 1;
     rc->logged_down = 0;
     send_setup(rc);
@@ -286,10 +283,10 @@ static void on_disconnect(const redisAsyncContext *cac, int status)
 
 static void connect_to(redis_conn *rc, const char *ip)
 {
-    redisAsyncContext *ac = redisAsyncConnect(ip, rc->port);
+    redisAsyncContext *ac = redisAsyncConnect(ip, rc->t.port);
     set_state(rc, RC_CONNECTING);
     if (!ac || ac->err) {
-        snprintf(rc->why, sizeof rc->why, "connect: %s", ac ? ac->errstr : "out of memory");
+        ab_strfmt(rc->why, sizeof rc->why, "connect: %s", ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
         fail(rc, rc->why);
@@ -321,7 +318,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return; /* abandoned: timed out, or closing */
     rc->resolving = NULL;
     if (status != 0 || !ip[0]) {
-        snprintf(rc->why, sizeof rc->why, "cannot resolve %s: %s", rc->host,
+        ab_strfmt(rc->why, sizeof rc->why, "cannot resolve %s: %s", rc->t.host,
                  uv_strerror(status ? status : UV_EAI_NONAME));
         fail(rc, rc->why);
         return;
@@ -341,10 +338,10 @@ static void start_attempt(redis_conn *rc)
     }
     r->rc = rc;
     r->req.data = r;
-    int e = uv_getaddrinfo(rc->loop, &r->req, on_resolved, rc->host, NULL, &hints);
+    int e = uv_getaddrinfo(rc->loop, &r->req, on_resolved, rc->t.host, NULL, &hints);
     if (e != 0) {
         free(r);
-        snprintf(rc->why, sizeof rc->why, "cannot resolve %s: %s", rc->host, uv_strerror(e));
+        ab_strfmt(rc->why, sizeof rc->why, "cannot resolve %s: %s", rc->t.host, uv_strerror(e));
         fail(rc, rc->why);
         return;
     }
@@ -364,7 +361,7 @@ static void on_timer(uv_timer_t *t)
     case RC_RESOLVING: fail(rc, "name resolution timed out"); break;
     case RC_CONNECTING: fail(rc, "connect timed out"); break;
     case RC_UP:
-        snprintf(rc->why, sizeof rc->why, "no reply within %u ms", rc->timeout_ms);
+        ab_strfmt(rc->why, sizeof rc->why, "no reply within %u ms", rc->timeout_ms);
         fail(rc, rc->why);
         break;
     case RC_CLOSED: break;
@@ -380,7 +377,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (!reply || ac != rc->ac || (uintptr_t)privdata != rc->gen || !rc->pending)
         return; /* a context or batch we already gave up on */
     if (reply->type == REDIS_REPLY_ERROR && rc->stats.errors++ == 0)
-        log_warn("redis error reply addr=%s: %s (logged once)", rc->addr, reply->str);
+        log_warn("redis error reply addr=%s: %s (logged once)", rc->t.addr, reply->str);
     if (--rc->pending)
         return;
     uv_timer_stop(&rc->timer);
@@ -418,89 +415,9 @@ static void refresh(stats_series *s)
     rc->stats.buffered_bytes = rc->ac ? sdslen(rc->ac->c.obuf) : 0;
 }
 
-/* host[:port][/db], after "redis://" and an optional "user@". */
-static int parse_hostpart(redis_conn *rc, const char *s, char *err, size_t errlen)
-{
-    char *end;
-    const char *slash = strchr(s, '/'), *colon = strrchr(s, ':');
-    size_t hostlen = colon && (!slash || colon < slash) ? (size_t)(colon - s)
-                     : slash ? (size_t)(slash - s) : strlen(s);
-    rc->port = REDIS_DEFAULT_PORT;
-    if (colon && (!slash || colon < slash)) {
-        long port = strtol(colon + 1, &end, 10);
-        if (end == colon + 1 || (*end && *end != '/') || port < 1 || port > 65535)
-            return ab_seterr(err, errlen, "bad port");
-        rc->port = (int)port;
-    }
-    if (slash && slash[1]) {
-        long db = strtol(slash + 1, &end, 10);
-        if (*end || db < 0 || db > 1000000)
-            return ab_seterr(err, errlen, "bad database number");
-        rc->db = (int)db;
-    }
-    if (hostlen == 0)
-        return ab_seterr(err, errlen, "no host");
-    rc->host = strndup(s, hostlen);
-    return rc->host ? AB_OK : ab_seterr(err, errlen, "out of memory");
-}
-
-static int parse_url(redis_conn *rc, const char *url, char *err, size_t errlen)
-{
-    const char *p = url, *at;
-    char why[128];
-    if (strncmp(p, "redis://", 8) != 0)
-        return ab_seterr(err, errlen, "--redis '%s': expected redis://HOST[:PORT][/DB]", url);
-    p += 8;
-    at = strchr(p, '@');
-    if (at && memchr(p, ':', (size_t)(at - p)))
-        return ab_seterr(err, errlen, "--redis: no password in the URL (it would show "
-                         "in ps): use $AGENTBUS_REDIS_PASSWORD or --redis-password-file");
-    if (at && !(rc->user = strndup(p, (size_t)(at - p))))
-        return ab_seterr(err, errlen, "out of memory");
-    if (parse_hostpart(rc, at ? at + 1 : p, why, sizeof why) != AB_OK)
-        return ab_seterr(err, errlen, "--redis '%s': %s", url, why);
-    size_t len = strlen(rc->host) + 8;
-    if (!(rc->addr = malloc(len)))
-        return ab_seterr(err, errlen, "out of memory");
-    snprintf(rc->addr, len, "%s:%d", rc->host, rc->port);
-    return AB_OK;
-}
-
-/* The password: the file if given, else the environment, else none. */
-static int read_password(redis_conn *rc, const char *file, char *err, size_t errlen)
-{
-    char buf[REDIS_PASSWORD_MAX + 2];
-    const char *env = getenv("AGENTBUS_REDIS_PASSWORD");
-    if (!file) {
-        rc->password = env && *env ? strdup(env) : NULL;
-        return env && *env && !rc->password ? ab_seterr(err, errlen, "out of memory") : AB_OK;
-    }
-    FILE *f = fopen(file, "r");
-    struct stat st;
-    if (!f)
-        return ab_seterr(err, errlen, "--redis-password-file %s: %s", file, strerror(errno));
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-        log_warn("redis password file %s is readable by group or others", file);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (n > REDIS_PASSWORD_MAX || !buf[0])
-        return ab_seterr(err, errlen, "--redis-password-file %s: %s", file,
-                         buf[0] ? "longer than 512 bytes" : "empty");
-    rc->password = strdup(buf);
-    memset(buf, 0, sizeof buf);
-    return rc->password ? AB_OK : ab_seterr(err, errlen, "out of memory");
-}
-
 static void conn_free(redis_conn *rc)
 {
-    if (rc->password)
-        memset(rc->password, 0, strlen(rc->password));
-    free(rc->password);
-    free(rc->host);
-    free(rc->user);
-    free(rc->addr);
+    redis_target_clear(&rc->t);
     free(rc);
 }
 
@@ -513,15 +430,14 @@ int redis_open(uv_loop_t *loop, const redis_opts *o, stats_reg *reg,
     rc->loop = loop;
     rc->timeout_ms = o->timeout_ms;
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    if (parse_url(rc, o->url, err, errlen) != AB_OK ||
-        read_password(rc, o->password_file, err, errlen) != AB_OK) {
-        conn_free(rc);
+    if (redis_target_init(&rc->t, o->url, o->password_file, err, errlen) != AB_OK) {
+        free(rc);
         return AB_ERR;
     }
     uv_timer_init(loop, &rc->timer);
     rc->timer.data = rc;
     rc->series = stats_series_open(reg, STATS_KIND_redis, rc, &rc->stats, refresh,
-                                   rc->addr, NULL);
+                                   rc->t.addr, NULL);
     arm(rc, 0); /* WAIT with no backoff: connect on the first loop turn */
     *out = rc;
     return AB_OK;

@@ -16,8 +16,8 @@
  *     unanswered, or while disconnected, is dropped (stat `dropped`).
  * Its own statistics are a series of kind redis (stats.h).
  *
- * The password comes from $AGENTBUS_REDIS_PASSWORD or password_file, never
- * from the URL (a URL with a password is refused).
+ * The URL and password are read by redis_target.h: the password from
+ * password_file or $AGENTBUS_REDIS_PASSWORD, never from the URL.
  */
 #ifndef AB_REDIS_H
 #define AB_REDIS_H
@@ -29,7 +29,6 @@
 
 #define REDIS_BACKOFF_MIN_MS 100
 #define REDIS_BACKOFF_MAX_MS 5000
-#define REDIS_DEFAULT_PORT 6379
 
 typedef struct redis_opts {
     const char *url;           /* redis://[USER@]HOST[:PORT][/DB] */

@@ -26,8 +26,7 @@ typedef struct args {
 
 static void args_reset(args *a)
 {
-    a->t.b.len = 0;
-    a->t.failed = 0;
+    text_reset(&a->t);
     a->n = 0;
 }
 
@@ -165,9 +164,8 @@ void redis_keys_batch(void *ctx, redis_sink *sink)
     args a;
     text_init(&a.t, 1u << 20);
     for (size_t kind = 0; kind < STATS_NKINDS; kind++) {
-        for (ab_list *l = ab_list_head(&k->reg->series[kind]); l != &k->reg->series[kind];
-             l = l->next)
-            push_series(k, AB_CONTAINER_OF(l, stats_series, link), &a, sink);
+        for (stats_series *s = stats_first(k->reg, kind); s; s = stats_next(k->reg, s))
+            push_series(k, s, &a, sink);
     }
     push_host(k, sink);
     text_free(&a.t);

@@ -118,13 +118,28 @@ void stats_reg_tick(stats_reg *reg)
         return;
     reg->ticks++;
     for (size_t k = 0; k < STATS_NKINDS; k++) {
-        for (ab_list *l = ab_list_head(&reg->series[k]); l != &reg->series[k];
-             l = l->next)
-            tick_series(AB_CONTAINER_OF(l, stats_series, link));
+        for (stats_series *s = stats_first(reg, k); s; s = stats_next(reg, s))
+            tick_series(s);
     }
 }
 
 /* -------------------------------------------------------------- reading -- */
+
+static stats_series *series_at(ab_list *head, ab_list *l)
+{
+    return l == head ? NULL : AB_CONTAINER_OF(l, stats_series, link);
+}
+
+stats_series *stats_first(stats_reg *reg, size_t kind)
+{
+    return series_at(&reg->series[kind], ab_list_head(&reg->series[kind]));
+}
+
+stats_series *stats_next(stats_reg *reg, stats_series *s)
+{
+    ab_list *head = &reg->series[s->kind - stats_kinds];
+    return series_at(head, s->link.next);
+}
 
 void stats_refresh(stats_series *s)
 {
@@ -286,11 +301,9 @@ static void append_field(void *ctx, const char *prefix, const char *name,
 void stats_reg_log(stats_reg *reg)
 {
     for (size_t k = 0; k < STATS_NKINDS; k++) {
-        for (ab_list *l = ab_list_head(&reg->series[k]); l != &reg->series[k];
-             l = l->next) {
+        for (stats_series *s = stats_first(reg, k); s; s = stats_next(reg, s)) {
             log_line line = {.off = 0};
-            stats_visit(AB_CONTAINER_OF(l, stats_series, link), STATS_VIEW_SNAPSHOT,
-                        append_field, &line);
+            stats_visit(s, STATS_VIEW_SNAPSHOT, append_field, &line);
             log_info("stats%s", line.buf);
         }
     }

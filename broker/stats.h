@@ -219,6 +219,11 @@ void stats_reg_tick(stats_reg *reg);
 
 /* ------------------------------------------------------------- reading -- */
 
+/* The open series of a kind, in open order:
+ *   for (stats_series *s = stats_first(reg, k); s; s = stats_next(reg, s)) */
+stats_series *stats_first(stats_reg *reg, size_t kind);
+stats_series *stats_next(stats_reg *reg, stats_series *s);
+
 /* The value of field i of s (refresh first). */
 uint64_t stats_value(const stats_series *s, size_t i);
 void stats_refresh(stats_series *s);

@@ -19,6 +19,12 @@ void text_free(text_buf *t)
     t->failed = 0;
 }
 
+void text_reset(text_buf *t)
+{
+    t->b.len = 0;
+    t->failed = 0;
+}
+
 int text_ok(const text_buf *t) { return t->failed ? AB_ERR : AB_OK; }
 
 char *text_take(text_buf *t, size_t *len)

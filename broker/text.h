@@ -21,6 +21,7 @@ typedef struct text_buf {
 
 void text_init(text_buf *t, size_t max);
 void text_free(text_buf *t);
+void text_reset(text_buf *t); /* empty again, keeping the memory */
 int text_ok(const text_buf *t); /* AB_OK or AB_ERR */
 /* Hand the bytes over (NUL-terminated; caller frees); t is empty after. */
 char *text_take(text_buf *t, size_t *len);

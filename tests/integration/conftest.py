@@ -111,9 +111,10 @@ class RedisServer:
 
     NODE_ENTRIES = 10
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, password=None):
         self.port = harness.free_port()
         self.workdir = workdir
+        self.password = password
         self.proc = None
 
     def start(self):
@@ -121,10 +122,11 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
-             "--stream-node-max-entries", str(self.NODE_ENTRIES)],
+             "--stream-node-max-entries", str(self.NODE_ENTRIES)] +
+            (["--requirepass", self.password] if self.password else []),
             stdout=log, stderr=log)
         log.close()
-        client = redis.Redis(port=self.port, socket_timeout=harness.HANG_GUARD_S)
+        client = self.client()
 
         def up():
             assert self.proc.poll() is None, (self.workdir / "redis.log").read_text()
@@ -144,8 +146,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def client(self, db=0):
-        return redis.Redis(port=self.port, db=db, socket_timeout=harness.HANG_GUARD_S,
-                           decode_responses=True)
+        return redis.Redis(port=self.port, db=db, password=self.password,
+                           socket_timeout=harness.HANG_GUARD_S, decode_responses=True)
 
     def kill(self):
         """SIGKILL: Redis vanishes without closing anything."""
@@ -155,10 +157,21 @@ class RedisServer:
 
 
 @pytest.fixture
-def redis_server(tmp_path):
-    """A started RedisServer, killed at teardown."""
-    workdir = tmp_path / "redis"
-    workdir.mkdir()
-    server = RedisServer(workdir).start()
-    yield server
-    server.kill()
+def make_redis(tmp_path):
+    """make_redis(password=None) -> a started RedisServer, killed at teardown."""
+    servers = []
+
+    def make(password=None):
+        workdir = tmp_path / f"redis{len(servers)}"
+        workdir.mkdir()
+        servers.append(RedisServer(workdir, password).start())
+        return servers[-1]
+    yield make
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture
+def redis_server(make_redis):
+    """A started RedisServer without a password."""
+    return make_redis()

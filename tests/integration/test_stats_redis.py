@@ -205,3 +205,29 @@ def test_redis_memory_bounded_with_300_services(make_broker, redis_server):
     keys = r.dbsize()
     assert 600 <= keys <= 610, keys  # a hash and a stream per service, a few others
     assert r.xlen(key("service", "svc000") + ":points") <= cap + redis_server.NODE_ENTRIES
+
+
+def test_password_from_a_file_never_the_url(make_broker, make_redis, tmp_path, agentbusd):
+    server = make_redis(password="s3cret-pw")
+    pwfile = tmp_path / "redis-password"
+    pwfile.write_text("s3cret-pw\n")
+    pwfile.chmod(0o600)
+    broker = make_broker({}, args=INTERVAL + ["--redis", server.url(db=2),
+                                              "--redis-password-file", str(pwfile)])
+    r = server.client(db=2)
+    wait_until(lambda: r.exists(f"agentbus:{HOST}:snapshot"), "a push with AUTH")
+    assert "s3cret-pw" not in broker.log()
+
+    # A wrong password: the connection is refused, pushes are dropped, once.
+    pwfile.write_text("wrong\n")
+    bad = make_broker({}, args=INTERVAL + ["--redis", server.url(db=2),
+                                           "--redis-password-file", str(pwfile)])
+    bad.wait_stats_json(lambda d: redis_series(d)["dropped"] >= 3, "pushes dropped")
+    bad.wait_log(r"redis down addr=\S+: setup refused: WRONGPASS")
+
+    # The URL must not carry a password.
+    url = f"redis://user:s3cret-pw@127.0.0.1:{server.port}/0"
+    refused = make_broker({}, args=["--redis", url], start=False)
+    assert refused.run_to_exit() == 1
+    assert "no password in the URL" in refused.log()
+    assert "s3cret-pw" not in refused.log()
