@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from harness import HANG_GUARD_S, free_port, req_socket, roundtrip, service, wait_until
+from harness import (HANG_GUARD_S, free_port, free_ports, req_socket, roundtrip, service,
+                     wait_until)
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +139,36 @@ def test_top_in_a_terminal(make_broker, make_agent, zctx, agentbus, tmux, key):
 def test_top_needs_a_terminal(agentbus):
     r = run([agentbus, "top"], stdin=subprocess.DEVNULL)
     assert r.returncode == 1 and "needs a terminal" in r.stderr
+
+
+def test_stats_of_a_fleet_from_redis(make_broker, make_agent, zctx, agentbus, redis_server):
+    """Two brokers (hosts mainpc and otherpc) push to one Redis; `agentbus
+    stats --redis` shows both, with a HOST column."""
+    ports = free_ports(2)
+    args = ["--stats-interval", "200", "--redis", redis_server.url()]
+    a = make_broker({"ingest": service(ports[0], [make_agent().endpoint])}, args=args)
+    b = make_broker({"render": service(ports[1], [make_agent().endpoint], host="otherpc")},
+                    args=args, start=False)
+    b.start(host="otherpc")
+    for broker, name, port in ((a, "ingest", ports[0]), (b, "render", ports[1])):
+        broker.wait_backends_up(1)
+        s = req_socket(zctx, port)
+        assert roundtrip(s, [b"x"]) == [b"x"]
+        s.close()
+
+    def both():
+        r = run([agentbus, "stats", "--redis", redis_server.url(), "--json"])
+        doc = json.loads(r.stdout) if r.returncode == 0 else {"hosts": []}
+        hosts = {h["host"]: h for h in doc["hosts"]}
+        done = {h: sum(s["replies"] for s in hosts[h]["service"]) for h in hosts}
+        return hosts if done == {"mainpc": 1, "otherpc": 1} else None
+    hosts = wait_until(both, "both hosts' snapshots in Redis")
+    assert [s["service"] for s in hosts["otherpc"]["service"]] == ["render"]
+    r = run([agentbus, "stats", "--redis", redis_server.url()])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("agentbus fleet | 2 hosts")
+    assert lines[2].split()[:2] == ["HOST", "SERVICE"]
+    rows = {tuple(ln.split()[:2]) for ln in lines[3:]}
+    assert rows == {("mainpc", "ingest"), ("otherpc", "render")}
+    assert all(len(ln) <= 80 for ln in lines)
