@@ -173,7 +173,7 @@ uint64_t hrun_count_le(const hrun *r, uint64_t le)
     return n;
 }
 
-void hrun_summary(const hrun *r, hist_summary *s)
+static void hrun_summary(const hrun *r, hist_summary *s)
 {
     s->count = r->count;
     s->sum = r->sum;

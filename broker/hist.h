@@ -111,7 +111,6 @@ void hrun_free(hrun *r);
 uint64_t hrun_quantile(const hrun *r, double q);
 /* Count of samples at most `le` ns (by bucket midpoint). */
 uint64_t hrun_count_le(const hrun *r, uint64_t le);
-void hrun_summary(const hrun *r, hist_summary *s);
 
 /* A window of nslices slices (>= 1). AB_ERR: out of memory. */
 int hwin_init(hwin *w, unsigned nslices);

@@ -267,8 +267,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ------------------------------------------------------------- public -- */
 
-int http_parse_listen(const char *s, struct sockaddr_storage *sa, char *err,
-                      size_t errlen)
+/* "ADDR:PORT" or "[V6ADDR]:PORT", numeric, into a socket address. */
+static int parse_listen(const char *s, struct sockaddr_storage *sa, char *err,
+                        size_t errlen)
 {
     char host[64];
     const char *colon = strrchr(s, ':');
@@ -344,7 +345,7 @@ int http_open(uv_loop_t *loop, const http_opts *o, const http_route *routes,
 {
     struct sockaddr_storage sa;
     char why[AB_ERRLEN];
-    if (http_parse_listen(o->listen, &sa, why, sizeof why) != AB_OK)
+    if (parse_listen(o->listen, &sa, why, sizeof why) != AB_OK)
         return ab_seterr(err, errlen, "--http %s", why);
     http_server *h = calloc(1, sizeof *h);
     if (!h)
@@ -371,8 +372,6 @@ int http_open(uv_loop_t *loop, const http_opts *o, const http_route *routes,
     *out = h;
     return AB_OK;
 }
-
-int http_port(const http_server *h) { return h->port; }
 
 static void on_handle_closed(uv_handle_t *handle)
 {

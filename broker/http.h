@@ -59,12 +59,6 @@ typedef struct http_server http_server;
 int http_open(uv_loop_t *loop, const http_opts *o, const http_route *routes,
               size_t n, void *ctx, stats_reg *reg, http_server **out, char *err,
               size_t errlen);
-/* The port actually bound (useful with port 0). */
-int http_port(const http_server *h);
 void http_close(http_server *h, void (*cb)(void *arg), void *arg);
-
-/* Parse "ADDR:PORT" / "[V6ADDR]:PORT" into a socket address. */
-int http_parse_listen(const char *s, struct sockaddr_storage *sa, char *err,
-                      size_t errlen);
 
 #endif

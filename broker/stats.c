@@ -90,6 +90,8 @@ void stats_series_close(stats_series *s)
 
 /* ----------------------------------------------------------------- tick -- */
 
+static uint64_t stats_errors(const stats_series *s);
+
 static void tick_errors(stats_series *s)
 {
     uint64_t now = stats_errors(s);
@@ -154,7 +156,8 @@ uint64_t stats_value(const stats_series *s, size_t i)
     return v;
 }
 
-uint64_t stats_errors(const stats_series *s)
+/* Sum of the error counters of s (0 for kinds without). */
+static uint64_t stats_errors(const stats_series *s)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < s->kind->nerrors; i++)
@@ -162,18 +165,21 @@ uint64_t stats_errors(const stats_series *s)
     return n;
 }
 
-double stats_window_s(const stats_series *s)
+/* Seconds the window of s covers now (0 before the first tick). */
+static double stats_window_s(const stats_series *s)
 {
     return (double)s->filled * (double)s->reg->interval_ms / 1000.0;
 }
 
-double stats_rps(const stats_series *s)
+/* Rate of the first histogram over the window (requests/s), and of
+ * errors over the window (errors/s). */
+static double stats_rps(const stats_series *s)
 {
     double w = stats_window_s(s);
     return s->kind->nhists && w > 0 ? (double)s->hist[0].win.count / w : 0;
 }
 
-double stats_eps(const stats_series *s)
+static double stats_eps(const stats_series *s)
 {
     double w = stats_window_s(s);
     return w > 0 ? (double)s->err_window / w : 0;

@@ -9,8 +9,9 @@
  * these lists: the struct the owner bumps (svc_stats...), the descriptor
  * tables (stats_kinds.c), the SIGUSR1 log line, /metrics, /stats.json,
  * the Redis hashes and streams, the live page and `agentbus top`.
- * A new stat is one line; a new kind of series is one block plus one line
- * in STATS_KINDS (see docs/stats.md, "Adding a series").
+ * A new stat is one line; a new kind of series is one block here, one line
+ * in STATS_KINDS and its two traits in stats_kinds.c (docs/stats.md,
+ * "Adding a kind of series").
  *
  * A series is one instance of a kind (service "echo", backend
  * "tcp://10.0.0.5:5581" of "echo"): opened by its owner, which keeps the
@@ -227,14 +228,6 @@ stats_series *stats_next(stats_reg *reg, stats_series *s);
 /* The value of field i of s (refresh first). */
 uint64_t stats_value(const stats_series *s, size_t i);
 void stats_refresh(stats_series *s);
-/* Sum of the error counters of s (0 for kinds without). */
-uint64_t stats_errors(const stats_series *s);
-/* Seconds the window of s covers now (0 before the first tick). */
-double stats_window_s(const stats_series *s);
-/* Rate of the first histogram over the window (requests/s), and of
- * errors over the window (errors/s). */
-double stats_rps(const stats_series *s);
-double stats_eps(const stats_series *s);
 
 /* A flat view of a series, for every exporter that is not /metrics:
  * each field is reported once, in declaration order, as
