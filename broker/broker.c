@@ -94,8 +94,7 @@ static void on_hup(uv_signal_t *h, int signum)
 static void on_usr1(uv_signal_t *h, int signum)
 {
     broker *br = h->data;
-    for (size_t i = 0; i < br->nsvcs; i++)
-        svc_log_stats(br->svcs[i]);
+    stats_reg_log(&br->stats); /* stats hook */
 }
 
 static void close_handle(void *h) { uv_close((uv_handle_t *)h, NULL); }
@@ -109,6 +108,7 @@ static void begin_close(broker *br)
     while (!ab_list_empty(&br->fronts))
         front_close(AB_CONTAINER_OF(ab_list_head(&br->fronts), front, link));
     guard_close(&br->guard);
+    obs_close(br); /* stats hook */
     close_handle(&br->sig_term);
     close_handle(&br->sig_int);
     close_handle(&br->sig_hup);
@@ -159,7 +159,8 @@ static int load_registry(broker *br, char *err, size_t errlen)
         return ab_seterr(err, errlen, "%s: host '%s' is not listed under hosts:",
                          br->opts.registry_path, br->opts.host);
     br->max_sockets = sizing_context_sockets(br->reg, br->opts.host);
-    return sizing_fit(br->reg, br->opts.host, br->max_sockets, err, errlen);
+    return sizing_fit(br->reg, br->opts.host, br->max_sockets, obs_fds(&br->opts.obs),
+                      err, errlen);
 }
 
 /* The ZMQ context, sized before its first socket (ZMQ_MAX_SOCKETS cannot
@@ -181,6 +182,8 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     br->opts = *opts;
     ab_list_init(&br->fronts);
     reqpool_init(&br->pool, opts->max_requests);
+    stats_reg_init(&br->stats, opts->obs.stats_interval_ms,
+                   opts->obs.stats_window_ms); /* stats hook */
     if (load_registry(br, err, errlen) != AB_OK || open_context(br, err, errlen) != AB_OK)
         return AB_ERR;
     if (zsock_sched_init(loop, &br->sched, opts->io_batch) != AB_OK ||
@@ -193,7 +196,8 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     watch_signal(br, &br->sig_int, on_stop_signal, SIGINT);
     watch_signal(br, &br->sig_hup, on_hup, SIGHUP);
     watch_signal(br, &br->sig_usr1, on_usr1, SIGUSR1);
-    if (open_services(br, err, errlen) != AB_OK) {
+    if (open_services(br, err, errlen) != AB_OK ||
+        obs_open(br, err, errlen) != AB_OK) { /* stats hook: obs_open */
         begin_close(br);
         return AB_ERR;
     }

@@ -8,10 +8,12 @@
 
 #include "front.h"
 #include "guard.h"
+#include "obs.h"
 #include "registry.h"
 #include "reload.h"
 #include "request.h"
 #include "service.h"
+#include "stats.h"
 #include "zsock.h"
 
 #include <stdint.h>
@@ -38,6 +40,7 @@ typedef struct broker_opts {
     int guard_ms;         /* how often the guard looks at connections */
     int partial_ms;       /* how long a partial message (or handshake) may take */
     int reconnect_max_ms; /* longest wait between connects to an absent backend */
+    obs_opts obs;         /* stats, HTTP endpoint, Redis push (obs.h) */
 } broker_opts;
 
 typedef enum broker_state { BROKER_RUNNING, BROKER_DRAINING, BROKER_CLOSING } broker_state;
@@ -61,6 +64,8 @@ typedef struct broker {
     uv_timer_t drain_timer;
     size_t drain_start;   /* pending requests when SIGTERM came */
     size_t abandoned;     /* of those, answered with an error at the deadline */
+    stats_reg stats;      /* every series of statistics (stats.h) */
+    struct obs *obs;      /* tick, HTTP, Redis (obs.c) */
 } broker;
 
 /* Load the registry, bind every service, install signal handlers. On AB_ERR

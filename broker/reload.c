@@ -137,6 +137,7 @@ static void apply(broker *br, registry *next)
     if (!svcs) {
         log_error("reload failed: out of memory");
         registry_free(next);
+        obs_reloaded(br, 0, 0); /* stats hook */
         return;
     }
     br->placing = 1;
@@ -157,6 +158,7 @@ static void apply(broker *br, registry *next)
     log_info("reload %s services=%zu added=%d removed=%d changed=%d failed=%d binding=%d",
              c.failed ? "partial" : "ok", n, c.added, c.removed, c.changed, c.failed,
              fronts_binding(br));
+    obs_reloaded(br, 1, c.failed); /* stats hook */
 }
 
 /* ------------------------------------------------------------- load -- */
@@ -179,7 +181,8 @@ static int acceptable(broker *br, registry *next)
                   "serving the previous one", br->opts.host);
         return AB_ERR;
     }
-    if (sizing_fit(next, br->opts.host, br->max_sockets, err, sizeof err) != AB_OK) {
+    if (sizing_fit(next, br->opts.host, br->max_sockets, obs_fds(&br->opts.obs), err,
+                   sizeof err) != AB_OK) {
         log_error("reload failed: %s; still serving the previous one", err);
         return AB_ERR;
     }
@@ -203,8 +206,10 @@ static void load_done(uv_work_t *w, int status)
     if (status != 0 || rl->rc != AB_OK) {
         log_error("reload failed: registry rejected, still serving the previous one");
         log_lines(LOG_ERROR, "reload failed: ", rl->err);
+        obs_reloaded(br, 0, 0); /* stats hook */
     } else if (acceptable(br, next) != AB_OK) {
         registry_free(next);
+        obs_reloaded(br, 0, 0); /* stats hook */
     } else {
         apply(br, next);
     }

@@ -7,10 +7,11 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libuv1-dev libyaml-dev libmsgpack-dev libsodium-dev
-  libhiredis-dev libjansson-dev
+  libhiredis-dev libjansson-dev libmicrohttpd-dev
   python3 python3-zmq python3-pytest python3-pytest-timeout python3-msgpack
-  python3-redis python3-yaml
+  python3-redis python3-yaml python3-prometheus-client python3-websocket
   redis-server iproute2 procps tcpdump nodejs
+  chromium fonts-dejavu-core tmux   # the live page and `agentbus top` tests
 )
 
 missing=()

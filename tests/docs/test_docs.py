@@ -11,9 +11,16 @@ def read(rel):
     return (ROOT / rel).read_text()
 
 
-def declared_stats():
+def declared_kinds():
+    """{kind: ({stat: type}, [histograms])} from the X-macro lists of stats.h."""
     src = read("broker/stats.h")
-    return re.findall(r"X\((\w+), (counter|gauge),", src)
+    kinds = {}
+    for kind, stats, hists in re.findall(r"K\((\w+), \w+, (\w+), (\w+), \w+\)", src):
+        block = re.search(rf"#define {stats}\(X\)(.*?)\n(?!\s)", src + "\n", re.S).group(1)
+        hblock = re.search(rf"#define {hists}\(X, k\)(.*?)\n(?!\s)", src + "\n", re.S).group(1)
+        kinds[kind] = (dict(re.findall(r"X\((\w+), (counter|gauge),", block)),
+                       re.findall(r"X\(k, (\w+),", hblock))
+    return kinds
 
 
 def declared_errors():
@@ -21,12 +28,34 @@ def declared_errors():
     return re.findall(r'X\(ERR_\w+, "(\w+)", \w+\)', src)
 
 
-def test_stats_table_matches_stats_h():
-    stats = declared_stats()
-    assert len(stats) >= 10
-    doc = read("docs/operations.md")
-    rows = dict(re.findall(r"^\| `(\w+)` \| (counter|gauge) \|", doc, re.M))
-    assert rows == dict(stats)
+def kind_section(doc, kind):
+    m = re.search(rf"^#### kind `{kind}`\n(.*?)(?=^#|\Z)", doc, re.M | re.S)
+    assert m, f"docs/stats.md has no section for kind {kind}"
+    return m.group(1)
+
+
+def test_stats_tables_match_stats_h():
+    kinds = declared_kinds()
+    assert {"broker", "service", "backend", "redis", "http"} <= set(kinds)
+    assert len(kinds["service"][0]) >= 10
+    doc = read("docs/stats.md")
+    for kind, (stats, hists) in kinds.items():
+        section = kind_section(doc, kind)
+        rows = dict(re.findall(r"^\| `(\w+)` \| (counter|gauge) \|", section, re.M))
+        assert rows == stats, kind
+        for h in hists:
+            assert f"Histogram `{h}`" in section, (kind, h)
+            assert f"| `{kind}` | `{h}` |" in doc, (kind, h)
+
+
+def test_error_counters_are_service_counters():
+    """Each error code bumps a counter of the service kind: those make up
+    its `errors`, /metrics and the Redis outcome fields."""
+    src = read("broker/service.h")
+    stats = re.findall(r'X\(ERR_\w+, "\w+", (\w+)\)', src)
+    counters = declared_kinds()["service"][0]
+    assert len(stats) == len(declared_errors())
+    assert all(counters.get(s) == "counter" for s in stats), stats
 
 
 def test_error_codes_documented():
@@ -123,9 +152,11 @@ def test_guard_reasons_documented():
     assert len(reasons) == 3
     doc = read("docs/operations.md")
     section = doc[doc.index("## Memory bounds"):doc.index("## Sizing")]
+    counters = declared_kinds()["service"][0]
     for reason, stat in reasons:
         assert f"* `{reason}`:" in section, reason
-        assert f"| `{stat}` | counter |" in doc, stat
+        assert f"`{stat}`" in section, stat
+        assert counters.get(stat) == "counter", stat
 
 
 def client_codes():

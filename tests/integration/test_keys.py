@@ -15,11 +15,6 @@ import zmq
 from harness import HANG_GUARD_S, free_port, service, tcp_endpoint, wait_until
 
 
-@pytest.fixture(scope="module")
-def agentbus(agentbusd):
-    return agentbusd.with_name("agentbus")
-
-
 def run(argv, **kw):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AGENTBUS_")}
