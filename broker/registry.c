@@ -12,7 +12,6 @@
 #include "common.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -771,32 +770,6 @@ static void load_root(loader *L)
  * Reading and parsing
  * --------------------------------------------------------------------- */
 
-/* Reads PATH whole into a new buffer, refusing files over the bound. */
-static int read_whole(const char *path, char **out, size_t *outlen, char *err,
-                      size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ab_seterr(err, errlen, "%s: cannot open: %s", path,
-                         strerror(errno));
-    char *buf = malloc((size_t)REG_MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, (size_t)REG_MAX_FILE_BYTES + 1, f) : 0;
-    int read_errno = !buf ? ENOMEM : ferror(f) ? errno : 0;
-    fclose(f);
-    if (read_errno || n > REG_MAX_FILE_BYTES) {
-        free(buf);
-        if (read_errno)
-            return ab_seterr(err, errlen, "%s: cannot read: %s", path,
-                             strerror(read_errno));
-        return ab_seterr(err, errlen,
-                         "%s: file is larger than %d bytes (the limit for a "
-                         "registry)", path, REG_MAX_FILE_BYTES);
-    }
-    *out = buf;
-    *outlen = n;
-    return AB_OK;
-}
-
 /* libyaml's problem, with the construct it was in ("while parsing a flow
  * sequence") and where that began, which is often the line to fix. */
 static void report_parser_error(loader *L, const yaml_parser_t *p)
@@ -910,7 +883,8 @@ int registry_load(const char *path, registry **out, char *err, size_t errlen)
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
-    if (read_whole(path, &text, &len, err, errlen) != AB_OK)
+    if (ab_read_file(path, REG_MAX_FILE_BYTES, "a registry", &text, &len, err,
+                     errlen) != AB_OK)
         return AB_ERR;
     /* Heap: the loader holds the diagnostics, too big for a small stack. */
     loader *L = calloc(1, sizeof *L);
