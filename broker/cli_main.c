@@ -25,6 +25,8 @@ static const subcommand subcommands[] = {
      "agentbus json2mp request.json request.mp"},
     {"mp2json", cli_mp2json, "transcode a msgpack body to JSON (stdin/stdout by default)",
      "agentbus mp2json request.mp"},
+    {"migrate", cli_migrate, "propose a registry and per-agent changes from compose files",
+     "agentbus migrate mainpc=docker-compose.yml -o registry.yaml"},
 };
 
 static void usage(FILE *out)

@@ -41,6 +41,6 @@ ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"
 echo "== fuzzers (${FUZZ_SECONDS}s each)"
 tests/fuzz/run.sh "$BUILD" "$FUZZ_SECONDS"
 
-echo "== integration, codec, container and docs tests"
+echo "== integration, codec, migrate, container and docs tests"
 /usr/bin/python3 -m pytest -q -rsx -p no:cacheprovider tests/integration tests/proto \
-  tests/container tests/docs
+  tests/migrate tests/container tests/docs
