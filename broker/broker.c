@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "sdnotify.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -287,6 +288,7 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     }
     log_info("ready host=%s services=%zu registry=%s", opts->host, br->nsvcs,
              opts->registry_path);
+    sdnotify_ready();
     return AB_OK;
 }
 
