@@ -10,18 +10,18 @@
 #      is never changed: the script says so and stops;
 #   3. builds, once, a local base image per Dockerfile stage with mmdebstrap
 #      from this machine's apt sources, holding the packages that stage
-#      installs (BUILD_PACKAGES, RUNTIME_PACKAGES, AGENT_PACKAGES), so the
-#      image builds need no registry and no network. The tarballs are cached
-#      in BUILD_DIR/container-cache (a re-run imports instead of
-#      bootstrapping again).
+#      installs (its *_PACKAGES argument), so the image builds need no
+#      registry and no network. The bases are bootstrapped in parallel and
+#      cached as tarballs in BUILD_DIR/container-cache (a re-run imports
+#      instead of bootstrapping again).
 #
 # Usage: tests/container/engine.sh [BUILD_DIR]   (default $AGENTBUS_BUILD,
 #                                                 else build-test)
 # Environment: AGENTBUS_APT_SOURCES  apt sources files for mmdebstrap
 #              (default: the machine's enabled Debian sources)
-# Output (stdout, one per line): AGENTBUS_BASE_BUILD=IMAGE,
-#   AGENTBUS_BASE_RUN=IMAGE, AGENTBUS_BASE_AGENT=IMAGE. Progress and
-#   timings go to stderr.
+# Output (stdout, one per line): AGENTBUS_BASE_<NAME>=IMAGE for BUILD, RUN
+#   (deploy/Dockerfile), AGENT (the demo agent), REDIS and SYSTEMD (test
+#   images). Progress and timings go to stderr.
 # Exit: 0 ready; 3 no container engine can run here (the tests skip, with
 #   this script's last line as the reason); 1 anything else (the tests fail).
 set -euo pipefail
@@ -207,7 +207,8 @@ main() {
     "BUILD=$(dockerfile_packages "$ROOT/deploy/Dockerfile" BUILD_PACKAGES)" \
     "RUN=$(dockerfile_packages "$ROOT/deploy/Dockerfile" RUNTIME_PACKAGES)" \
     "AGENT=$(dockerfile_packages "$ROOT/deploy/compose/demo-agent.Dockerfile" AGENT_PACKAGES)" \
-    "REDIS=$(dockerfile_packages "$ROOT/tests/container/redis.Dockerfile" REDIS_PACKAGES)")
+    "REDIS=$(dockerfile_packages "$ROOT/tests/container/redis.Dockerfile" REDIS_PACKAGES)" \
+    "SYSTEMD=$(dockerfile_packages "$ROOT/tests/container/systemd.Dockerfile" SYSTEMD_PACKAGES)")
   say "ready in $(elapsed)s"
   sed 's/^/AGENTBUS_BASE_/' <<<"$bases"
 }

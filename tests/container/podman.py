@@ -199,6 +199,7 @@ class Run:
         self.base = f"{PREFIX}-{re.sub(r'[^a-z0-9]+', '-', test_name.lower())[:30]}"
         self.containers = []
         self.networks = []
+        self.images = []
 
     def name(self, what):
         return f"{self.base}-{what}"
@@ -209,11 +210,12 @@ class Run:
         return net
 
     def start(self, what, image, *args, network=None, env=None, volumes=(),
-              entrypoint=None, detach=True):
+              entrypoint=None, detach=True, options=()):
         """podman run a container named after `what`; its name (detached)
         or the CompletedProcess (detach=False, the container removed)."""
         name = self.name(what)
-        opts = ["--name", name, "--network", network.name if network else "none"]
+        opts = ["--name", name, "--network", network.name if network else "none",
+                *options]
         for k, v in (env or {}).items():
             opts += ["-e", f"{k}={v}"]
         for v in volumes:
@@ -226,11 +228,24 @@ class Run:
             return name
         return podman("run", "--rm", *opts, image, *args, check=False)
 
+    def build(self, what, dockerfile, context, build_args):
+        """An image built for this test only (removed at teardown)."""
+        tag = f"localhost/{self.name(what)}:test"
+        argv = ["build", "--format", "docker", "--network", "none", "--pull=never",
+                "-f", dockerfile, "-t", tag]
+        for k, v in build_args.items():
+            argv += ["--build-arg", f"{k}={v}"]
+        podman(*argv, context, timeout=600)
+        self.images.append(tag)
+        return tag
+
     def cleanup(self):
         for c in self.containers:
             podman("rm", "-f", "-t", "0", c, check=False)
         for n in self.networks:
             n.remove()
+        for i in self.images:
+            podman("rmi", i, check=False)
 
 
 # ---- docker-compose against podman's Docker API --------------------------
