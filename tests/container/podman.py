@@ -35,6 +35,11 @@ PREFIX = f"abtest-{os.getpid()}"
 TEST_SUBNETS = [ipaddress.ip_network(f"198.19.{i}.0/24") for i in range(201, 208)]
 TEST_SPACE = ipaddress.ip_network("198.18.0.0/15")
 NET_LOCK = "/run/lock/agentbus-container-net.lock"
+# One plain REQ round trip, as agents write it; prints the reply. The
+# receive timeout is a hang guard only.
+REQ_CLIENT = ("import sys, zmq; s = zmq.Context().socket(zmq.REQ); "
+              "s.setsockopt(zmq.RCVTIMEO, 60000); s.connect(sys.argv[1]); "
+              "s.send(sys.argv[2].encode()); print('reply', s.recv().decode(), flush=True)")
 
 
 def build_dir():

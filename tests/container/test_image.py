@@ -18,11 +18,7 @@ AGENT_PORT = 15581
 REGISTRY_IN = "/etc/agentbus/registry.yaml"
 KEY_IN = "/run/secrets/agentbus_key"
 IMAGE_UID = 10001
-# One plain REQ round trip, as agents write it; prints the reply. The
-# receive timeout is a hang guard only.
-REQ_CLIENT = ("import sys, zmq; s = zmq.Context().socket(zmq.REQ); "
-              "s.setsockopt(zmq.RCVTIMEO, 60000); s.connect(sys.argv[1]); "
-              "s.send(sys.argv[2].encode()); print('reply', s.recv().decode(), flush=True)")
+
 
 
 def registry_text(agent, hosts=None):
@@ -118,7 +114,7 @@ def test_stop_drains_in_flight_request(run, images, tmp_path):
     agent = start_agent(run, images, net, delay_ms=3000)
     broker = start_broker(run, images, net, write_registry(tmp_path, registry_text(agent)))
     pm.wait_log(broker, rf"backend up service={SERVICE}")
-    client = run.start("client", images["agent"], "-c", REQ_CLIENT,
+    client = run.start("client", images["agent"], "-c", pm.REQ_CLIENT,
                        f"tcp://{broker}:{PORT}", '{"text": "drain me"}',
                        network=net, entrypoint="python3")
 

@@ -9,7 +9,6 @@ import subprocess
 import pytest
 
 import podman as pm
-from test_image import REQ_CLIENT
 
 REGISTRY = """hosts:
   mainpc: {}
@@ -64,7 +63,7 @@ def test_unit_under_systemd(host):
     pm.podman("exec", "-d", host, "python3", "/usr/local/bin/demo_agents.py", "agent",
               "--service", "translation", "--bind", "tcp://127.0.0.1:15581")
     pm.wait_until(lambda: "backend up service=translation" in journal(host), "backend up")
-    p = pm.podman("exec", host, "python3", "-c", REQ_CLIENT, "tcp://127.0.0.1:5581",
+    p = pm.podman("exec", host, "python3", "-c", pm.REQ_CLIENT, "tcp://127.0.0.1:5581",
                   '{"text": "under systemd"}')
     assert '"shout": "UNDER SYSTEMD"' in p.stdout, p.stdout
 

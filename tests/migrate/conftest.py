@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
 # What sanitizers print when they find something: any of these fails a test.
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 RUN_TIMEOUT_S = 60

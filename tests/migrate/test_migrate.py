@@ -4,11 +4,12 @@ unique, every collision reported with every agent involved and resolved by
 free ports), the per-agent change list, refusals of bad input with file and
 line, and never overwriting an output without --force."""
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import HERE
+HERE = Path(__file__).parent
 
 FLEETS = HERE / "fleets"
 BAD = HERE / "bad"

@@ -9,8 +9,9 @@ Deterministic: the cases come from a fixed seed, so a failure reproduces.
 """
 import random
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from conftest import HERE
+HERE = Path(__file__).parent
 
 SEED = 20261123
 CASES = 400
