@@ -21,6 +21,8 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     {"check", cli_check, "validate a registry file and print its port table",
      "agentbus check deploy/registry.example.yaml"},
+    {"keygen", cli_keygen, "make a host's CURVE key pair for the links",
+     "agentbus keygen gpubox --out gpubox.key"},
     {"json2mp", cli_json2mp, "transcode a JSON body to msgpack (stdin/stdout by default)",
      "agentbus json2mp request.json request.mp"},
     {"mp2json", cli_mp2json, "transcode a msgpack body to JSON (stdin/stdout by default)",

@@ -35,7 +35,8 @@ typedef struct xc_args {
 static void xc_usage(const xc_cmd *c, FILE *out)
 {
     fprintf(out,
-            "usage: agentbus %s [--max-depth N] [--max-bytes N] [IN [OUT]]\n"
+            "usage: agentbus %s [--max-depth N] [--max-bytes N] "
+            "[--style NAME] [IN [OUT]]\n"
             "\n"
             "Transcode one %s document to %s, losslessly or not at all\n"
             "(the contract is in docs/codec.md). IN and OUT are files; '-' or\n"
@@ -44,6 +45,9 @@ static void xc_usage(const xc_cmd *c, FILE *out)
             "                 (default %d, at most %d)\n"
             "  --max-bytes N  refuse input or output larger than N bytes\n"
             "                 (default %u)\n"
+            "  --style NAME   mp2json only: write JSON as this producer does:\n"
+            "                 compact (default), python (json.dumps defaults),\n"
+            "                 python_compact, python_utf8, js (JSON.stringify)\n"
             "exit: 0 transcoded; 1 refused (stderr says\n"
             "      'agentbus %s: refused: REASON at offset N: ...') or a file\n"
             "      could not be read or written; 2 usage error\n"
@@ -66,17 +70,31 @@ static int parse_count(const char *s, unsigned long long max,
     return AB_OK;
 }
 
+/* A style name of transcode.h into *style; AB_OK or AB_ERR. */
+static int parse_style(const char *name, unsigned *style)
+{
+    for (unsigned i = 0; i < AB_JSON_NSTYLES; i++) {
+        if (strcmp(ab_json_style_name(i), name) == 0) {
+            *style = i;
+            return AB_OK;
+        }
+    }
+    return AB_ERR;
+}
+
 /* Options into a; -1 to go on, else the exit code (0 for --help). */
 static int xc_parse(const xc_cmd *c, int argc, char **argv, xc_args *a)
 {
     static const struct option longopts[] = {
         {"max-depth", required_argument, NULL, 'd'},
         {"max-bytes", required_argument, NULL, 'b'},
+        {"style", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     unsigned long long v;
     int opt;
-    *a = (xc_args){NULL, NULL, {AB_TC_DEFAULT_MAX_DEPTH}, XC_DEFAULT_MAX_BYTES};
+    *a = (xc_args){NULL, NULL, {AB_TC_DEFAULT_MAX_DEPTH, AB_JSON_COMPACT},
+                   XC_DEFAULT_MAX_BYTES};
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (opt == 'h') {
@@ -87,6 +105,9 @@ static int xc_parse(const xc_cmd *c, int argc, char **argv, xc_args *a)
             a->opts.max_depth = (unsigned)v;
         else if (opt == 'b' && parse_count(optarg, SIZE_MAX - 1, &v) == AB_OK)
             a->max_bytes = (size_t)v;
+        else if (opt == 's' && c->fn == ab_msgpack_to_json &&
+                 parse_style(optarg, &a->opts.style) == AB_OK)
+            continue;
         else
             break;
     }

@@ -4,7 +4,9 @@
  */
 #include "broker.h"
 #include "common.h"
+#include "keys.h"
 #include "log.h"
+#include "registry.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +36,11 @@ static void usage(FILE *out)
 "      --max-requests N   requests held at once, all services (default %d)\n"
 "      --linger-ms N      how long final replies may flush at exit (default %d)\n"
 "      --log-level LVL    debug, info, warn or error (default info)\n"
+"      --secret-key FILE  this host's CURVE key file for the links between\n"
+"                         brokers (or $AGENTBUS_SECRET_KEY_FILE; make one\n"
+"                         with: agentbus keygen NAME). Refused at start if\n"
+"                         missing, readable by group/others, malformed or\n"
+"                         not this host's public_key in the registry\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
@@ -59,7 +66,10 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
     return AB_OK;
 }
 
-enum { OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_LOG };
+enum {
+    OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_LOG,
+    OPT_SECRET_KEY
+};
 
 static const struct option long_opts[] = {
     {"registry", required_argument, NULL, 'r'},
@@ -70,6 +80,7 @@ static const struct option long_opts[] = {
     {"max-requests", required_argument, NULL, OPT_MAXREQ},
     {"linger-ms", required_argument, NULL, OPT_LINGER},
     {"log-level", required_argument, NULL, OPT_LOG},
+    {"secret-key", required_argument, NULL, OPT_SECRET_KEY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -101,7 +112,8 @@ static int set_number(broker_opts *o, int opt, const char *arg)
 
 /* Returns AB_OK to run, AB_ERR for bad usage, 1 when --help/--version
  * already answered. */
-static int parse_args(int argc, char **argv, broker_opts *o)
+static int parse_args(int argc, char **argv, broker_opts *o,
+                      const char **secret_key)
 {
     int opt;
     log_level level;
@@ -110,6 +122,7 @@ static int parse_args(int argc, char **argv, broker_opts *o)
         case 'r': o->registry_path = optarg; break;
         case 'H': o->host = optarg; break;
         case OPT_BIND: o->bind_address = optarg; break;
+        case OPT_SECRET_KEY: *secret_key = optarg; break;
         case OPT_LOG:
             if (log_parse_level(optarg, &level) != AB_OK) {
                 fprintf(stderr, "agentbusd: --log-level: '%s' is not debug, info, "
@@ -143,6 +156,28 @@ static int require_opts(const broker_opts *o)
     return AB_OK;
 }
 
+/* The link key at path: a valid key file whose public key is this host's
+ * in the registry. The registry is read here only for that check;
+ * broker_init loads it for real. */
+static int load_secret_key(const char *path, const broker_opts *o,
+                           keys_secret *key, char *err, size_t errlen)
+{
+    registry *reg;
+    if (keys_load(path, key, err, errlen) != AB_OK)
+        return AB_ERR;
+    if (registry_load(o->registry_path, &reg, err, errlen) != AB_OK)
+        return AB_ERR;
+    int rc = keys_check_registry(key, reg, o->host, path, err, errlen);
+    registry_free(reg);
+    if (rc == AB_OK) {
+        char fp[KEYS_FINGERPRINT_LEN];
+        keys_fingerprint(key->public_key, fp);
+        log_info("secret_key file=%s host=%s public_key=%s fingerprint=%s",
+                 path, key->host, key->public_z85, fp);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     broker_opts o = {
@@ -154,7 +189,9 @@ int main(int argc, char **argv)
         .max_requests = BROKER_DEFAULT_MAX_REQUESTS,
         .linger_ms = BROKER_DEFAULT_LINGER_MS,
     };
-    int rc = parse_args(argc, argv, &o);
+    const char *secret_key = getenv("AGENTBUS_SECRET_KEY_FILE");
+    keys_secret key = {0};
+    int rc = parse_args(argc, argv, &o, &secret_key);
     if (rc == 1)
         return 0;
     if (rc != AB_OK || require_opts(&o) != AB_OK) {
@@ -166,12 +203,20 @@ int main(int argc, char **argv)
     char err[16384];
     log_info("start agentbusd %s host=%s registry=%s pid=%ld", AB_VERSION, o.host,
              o.registry_path, (long)getpid());
+    if (secret_key && load_secret_key(secret_key, &o, &key, err,
+                                      sizeof err) != AB_OK) {
+        log_lines(LOG_ERROR, "startup failed: ", err);
+        keys_wipe(&key);
+        return 1;
+    }
     if (broker_init(&br, uv_default_loop(), &o, err, sizeof err) != AB_OK) {
         log_lines(LOG_ERROR, "startup failed: ", err);
         broker_free(&br);
+        keys_wipe(&key);
         return 1;
     }
     rc = broker_run(&br);
     uv_loop_close(uv_default_loop());
+    keys_wipe(&key); /* held for the links, which the integration adds */
     return rc;
 }

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
+#include <zmq.h>
 
 /* Bounds; each may be overridden at build time with -D. */
 #ifndef REG_MAX_FILE_BYTES
@@ -33,7 +35,6 @@
 #define REG_MAX_DIAGS 50 /* diagnostics kept; later ones are only counted */
 #endif
 
-#define REG_NAME_MAX 64        /* service and host names */
 #define REG_IPC_PATH_MAX 107   /* sun_path is 108 bytes with the NUL */
 #define REG_DNS_NAME_MAX 253   /* RFC 1035 */
 #define REG_SUGGEST_MAX 32     /* longer unknown keys get no "did you mean" */
@@ -56,43 +57,91 @@
  * Keys of the format
  * --------------------------------------------------------------------- */
 
-/* A key the format knows; integer keys carry their range and default. */
+/* A key the format knows; integer keys carry their range and default,
+ * word keys (words != NULL) the index of their default word. */
 typedef struct key_def {
     const char *name;
     long long min, max, def;
     bool zero_ok; /* 0 is valid too, meaning "off" */
+    const char *const *words; /* a word key's values, NULL-terminated; the
+                                 value read is the word's index */
 } key_def;
+
+#define INT_KEY(name, min, max, def, zero_ok)                              \
+    {name, min, max, def, zero_ok, NULL}
+
+/* reg_transcode by index. */
+static const char *const transcode_words[] = {"off", "auto", NULL};
 
 /* Keys of a service entry. The knobs come first because they are also the
  * keys of `defaults:`; a knob resolves built-in < defaults < service. */
 enum svc_key {
     K_TIMEOUT, K_INFLIGHT, K_QUEUE, K_MSGBYTES, K_FRAMES, K_HEARTBEAT,
+    K_TRANSCODE,
     NKNOBS,
     K_HOST = NKNOBS, K_PORT, K_BACKENDS,
     NSVCKEYS
 };
 
 static const key_def svc_keys[NSVCKEYS] = {
-    [K_TIMEOUT] = {"timeout_ms", 1, 3600000, REG_DEFAULT_TIMEOUT_MS, false},
-    [K_INFLIGHT] = {"max_inflight", 1, 100000, REG_DEFAULT_MAX_INFLIGHT,
-                    false},
-    [K_QUEUE] = {"queue_max", 0, 1000000, REG_DEFAULT_QUEUE_MAX, false},
-    [K_MSGBYTES] = {"max_msg_bytes", 1, 1LL << 30, REG_DEFAULT_MAX_MSG_BYTES,
-                    false},
-    [K_FRAMES] = {"max_frames", 1, 4096, REG_DEFAULT_MAX_FRAMES, false},
-    [K_HEARTBEAT] = {"heartbeat_ms", 100, 3600000, REG_DEFAULT_HEARTBEAT_MS,
-                     true},
+    [K_TIMEOUT] = INT_KEY("timeout_ms", 1, 3600000, REG_DEFAULT_TIMEOUT_MS,
+                          false),
+    [K_INFLIGHT] = INT_KEY("max_inflight", 1, 100000,
+                           REG_DEFAULT_MAX_INFLIGHT, false),
+    [K_QUEUE] = INT_KEY("queue_max", 0, 1000000, REG_DEFAULT_QUEUE_MAX,
+                        false),
+    [K_MSGBYTES] = INT_KEY("max_msg_bytes", 1, 1LL << 30,
+                           REG_DEFAULT_MAX_MSG_BYTES, false),
+    [K_FRAMES] = INT_KEY("max_frames", 1, 4096, REG_DEFAULT_MAX_FRAMES,
+                         false),
+    [K_HEARTBEAT] = INT_KEY("heartbeat_ms", 100, 3600000,
+                            REG_DEFAULT_HEARTBEAT_MS, true),
+    [K_TRANSCODE] = {"transcode", 0, 1, REG_TRANSCODE_AUTO, false,
+                     transcode_words},
     [K_HOST] = {.name = "host"},
-    [K_PORT] = {"port", 1, 65535, 0, false},
+    [K_PORT] = INT_KEY("port", 1, 65535, 0, false),
     [K_BACKENDS] = {.name = "backends"},
 };
 
-enum top_key { T_DEFAULTS, T_HOSTS, T_SERVICES, NTOPKEYS };
+/* The optional sections come first: T_HOSTS..T_SERVICES are required. */
+enum top_key { T_DEFAULTS, T_LINKS, T_HOSTS, T_SERVICES, NTOPKEYS };
 
 static const key_def top_keys[NTOPKEYS] = {
     [T_DEFAULTS] = {.name = "defaults"},
+    [T_LINKS] = {.name = "links"},
     [T_HOSTS] = {.name = "hosts"},
     [T_SERVICES] = {.name = "services"},
+};
+
+/* Keys of a host entry. */
+enum host_key { H_LINK, H_PUBLIC_KEY, H_NEXT_KEY, NHOSTKEYS };
+
+static const key_def host_keys[NHOSTKEYS] = {
+    [H_LINK] = {.name = "link"},
+    [H_PUBLIC_KEY] = {.name = "public_key"},
+    [H_NEXT_KEY] = {.name = "next_public_key"},
+};
+
+/* Keys of `links:`, in the order of reg_links. */
+enum links_key {
+    L_PER_PEER, L_HEARTBEAT, L_DOWN, L_RECONNECT, L_RECONNECT_MAX, L_HWM,
+    L_MARGIN, NLINKKEYS
+};
+
+static const key_def links_keys[NLINKKEYS] = {
+    [L_PER_PEER] = INT_KEY("per_peer", 1, 16, REG_DEFAULT_LINKS_PER_PEER,
+                           false),
+    [L_HEARTBEAT] = INT_KEY("heartbeat_ms", 100, 60000,
+                            REG_DEFAULT_LINK_HEARTBEAT_MS, false),
+    [L_DOWN] = INT_KEY("down_ms", 300, 600000, REG_DEFAULT_LINK_DOWN_MS,
+                       false),
+    [L_RECONNECT] = INT_KEY("reconnect_ms", 10, 60000,
+                            REG_DEFAULT_LINK_RECONNECT_MS, false),
+    [L_RECONNECT_MAX] = INT_KEY("reconnect_max_ms", 10, 600000,
+                                REG_DEFAULT_LINK_RECONNECT_MAX_MS, false),
+    [L_HWM] = INT_KEY("hwm", 100, 1000000, REG_DEFAULT_LINK_HWM, false),
+    [L_MARGIN] = INT_KEY("deadline_margin_ms", 0, 10000,
+                         REG_DEFAULT_LINK_MARGIN_MS, false),
 };
 
 /* Index of NAME in TAB[0..n), or -1. */
@@ -378,6 +427,35 @@ static bool read_int(loader *L, const yaml_node_t *n, const key_def *def,
     return true;
 }
 
+/* Reads N, the value at PATH, as one of DEF's words into *OUT (its index);
+ * reports and leaves *OUT alone otherwise. */
+static bool read_word(loader *L, const yaml_node_t *n, const key_def *def,
+                      const char *path, long long *out)
+{
+    char expected[96] = "";
+    if (!want_kind(L, n, YAML_SCALAR_NODE, path))
+        return false;
+    for (long long i = 0; def->words[i]; i++) {
+        if (strcmp(scalar(n), def->words[i]) == 0) {
+            *out = i;
+            return true;
+        }
+        ab_strfmt(expected + strlen(expected), sizeof expected - strlen(expected),
+                  "%s%s", i ? " or " : "", def->words[i]);
+    }
+    diag_add(&L->d, node_line(n), path, "expected %s, got '%.40s'", expected,
+             scalar(n));
+    return false;
+}
+
+/* A knob, integer or word, as DEF says. */
+static bool read_knob(loader *L, const yaml_node_t *n, const key_def *def,
+                      const char *path, long long *out)
+{
+    return def->words ? read_word(L, n, def, path, out)
+                      : read_int(L, n, def, path, out);
+}
+
 /* Levenshtein distance, or REG_SUGGEST_MAX when a string is too long to
  * be worth comparing. */
 static int edit_distance(const char *a, const char *b)
@@ -620,7 +698,7 @@ static void on_service_key(loader *L, const char *path, const yaml_node_t *key,
     case K_PORT: read_port(L, val, path, c->svc); break;
     case K_HOST: read_host_ref(L, val, path, c->svc); break;
     case K_BACKENDS: read_backends(L, val, path, c->svc); break;
-    default: read_int(L, val, &svc_keys[k], path, &c->knobs[k]); break;
+    default: read_knob(L, val, &svc_keys[k], path, &c->knobs[k]); break;
     }
 }
 
@@ -643,6 +721,7 @@ static void store_knobs(reg_service *s, const long long v[NKNOBS])
     s->max_msg_bytes = (size_t)v[K_MSGBYTES];
     s->max_frames = (int)v[K_FRAMES];
     s->heartbeat_ms = (int)v[K_HEARTBEAT];
+    s->transcode = (reg_transcode)v[K_TRANSCODE];
 }
 
 /* One entry of services:, appended to the registry even when invalid (the
@@ -665,11 +744,78 @@ static void on_service(loader *L, const char *path, const yaml_node_t *key,
     store_knobs(c.svc, c.knobs);
 }
 
-/* Host entries take no keys yet (link endpoints and keys come later). */
+/* A link endpoint: where this host's broker binds its link server and
+ * the other brokers connect, so it must name one address both can use:
+ * tcp:// with an IP literal or a DNS name, never a wildcard ("*",
+ * 0.0.0.0, [::]) that others cannot connect to, nor ipc:// (other hosts).
+ * Loopback is valid: several brokers on one machine (tests, the demo). */
+static const char *link_problem(const char *ep)
+{
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return "expected tcp://ADDR:PORT (links cross hosts: no ipc://)";
+    if (strncmp(ep + 6, "*:", 2) == 0 || strncmp(ep + 6, "0.0.0.0:", 8) == 0 ||
+        strncmp(ep + 6, "[::]:", 5) == 0)
+        return "a wildcard cannot be connected to; name the address other "
+               "hosts reach this one at";
+    return tcp_problem(ep + 6);
+}
+
+static void read_link(loader *L, const yaml_node_t *n, const char *path,
+                      reg_host *h)
+{
+    if (!want_kind(L, n, YAML_SCALAR_NODE, path))
+        return;
+    const char *problem = link_problem(scalar(n));
+    if (problem) {
+        diag_add(&L->d, node_line(n), path, "invalid link '%.120s': %s",
+                 scalar(n), problem);
+        return;
+    }
+    h->link = dup_str(L, scalar(n));
+    h->link_port = atoi(strrchr(scalar(n), ':') + 1);
+    h->link_line = node_line(n);
+}
+
+/* A CURVE public key: exactly 40 Z85 characters that decode to 32 bytes. */
+static void read_key(loader *L, const yaml_node_t *n, const char *path,
+                     uint8_t key[REG_KEY_LEN], char z85[REG_KEY_Z85_LEN + 1],
+                     bool *has)
+{
+    if (!want_kind(L, n, YAML_SCALAR_NODE, path))
+        return;
+    size_t len = strlen(scalar(n));
+    if (len != REG_KEY_Z85_LEN) {
+        diag_add(&L->d, node_line(n), path,
+                 "expected a Z85 CURVE key of " STR(REG_KEY_Z85_LEN)
+                 " characters, got %zu (quote it: \"...\")", len);
+        return;
+    }
+    if (!zmq_z85_decode(key, scalar(n))) {
+        diag_add(&L->d, node_line(n), path,
+                 "not a Z85 key: a character outside the Z85 alphabet or "
+                 "a group out of range");
+        return;
+    }
+    memcpy(z85, scalar(n), REG_KEY_Z85_LEN + 1);
+    *has = true;
+}
+
 static void on_host_key(loader *L, const char *path, const yaml_node_t *key,
                         const yaml_node_t *val, void *ctx)
 {
-    unknown_key(L, path, key, NULL, 0);
+    reg_host *h = ctx;
+    switch (key_index(host_keys, NHOSTKEYS, scalar(key))) {
+    case H_LINK: read_link(L, val, path, h); break;
+    case H_PUBLIC_KEY:
+        h->key_line = node_line(val);
+        read_key(L, val, path, h->public_key, h->public_key_z85, &h->has_key);
+        break;
+    case H_NEXT_KEY:
+        read_key(L, val, path, h->next_public_key, h->next_public_key_z85,
+                 &h->has_next_key);
+        break;
+    default: unknown_key(L, path, key, host_keys, NHOSTKEYS); break;
+    }
 }
 
 static void on_host(loader *L, const char *path, const yaml_node_t *key,
@@ -683,7 +829,7 @@ static void on_host(loader *L, const char *path, const yaml_node_t *key,
     h->name = name;
     h->line = node_line(key);
     if (!is_null(val) && want_kind(L, val, YAML_MAPPING_NODE, path))
-        map_each(L, val, path, on_host_key, NULL);
+        map_each(L, val, path, on_host_key, h);
 }
 
 static void on_default(loader *L, const char *path, const yaml_node_t *key,
@@ -693,7 +839,7 @@ static void on_default(loader *L, const char *path, const yaml_node_t *key,
     if (k < 0)
         unknown_key(L, path, key, svc_keys, NKNOBS);
     else
-        read_int(L, val, &svc_keys[k], path, &L->defaults[k]);
+        read_knob(L, val, &svc_keys[k], path, &L->defaults[k]);
 }
 
 static void load_hosts(loader *L, const yaml_node_t *n)
@@ -708,6 +854,40 @@ static void load_hosts(loader *L, const yaml_node_t *n)
     L->reg->hosts = alloc_array(L, map_size(n), sizeof *L->reg->hosts);
     if (L->reg->hosts)
         map_each(L, n, path, on_host, NULL);
+}
+
+static void on_links_key(loader *L, const char *path, const yaml_node_t *key,
+                         const yaml_node_t *val, void *ctx)
+{
+    long long *knobs = ctx;
+    int k = key_index(links_keys, NLINKKEYS, scalar(key));
+    if (k < 0)
+        unknown_key(L, path, key, links_keys, NLINKKEYS);
+    else
+        read_int(L, val, &links_keys[k], path, &knobs[k]);
+}
+
+/* links: knobs over their defaults, then the rules that tie them. */
+static void load_links(loader *L, const yaml_node_t *n)
+{
+    const char *path = top_keys[T_LINKS].name;
+    long long v[NLINKKEYS];
+    for (int k = 0; k < NLINKKEYS; k++)
+        v[k] = links_keys[k].def;
+    if (n && !is_null(n) && want_kind(L, n, YAML_MAPPING_NODE, path))
+        map_each(L, n, path, on_links_key, v);
+    if (n && v[L_DOWN] < 2 * v[L_HEARTBEAT])
+        diag_add(&L->d, node_line(n), "links.down_ms",
+                 "%lld must be at least twice heartbeat_ms (%lld), or one "
+                 "late ping takes the link down", v[L_DOWN], v[L_HEARTBEAT]);
+    if (n && v[L_RECONNECT_MAX] < v[L_RECONNECT])
+        diag_add(&L->d, node_line(n), "links.reconnect_max_ms",
+                 "%lld is below reconnect_ms (%lld)", v[L_RECONNECT_MAX],
+                 v[L_RECONNECT]);
+    L->reg->links = (reg_links){(int)v[L_PER_PEER], (int)v[L_HEARTBEAT],
+                                (int)v[L_DOWN], (int)v[L_RECONNECT],
+                                (int)v[L_RECONNECT_MAX], (int)v[L_HWM],
+                                (int)v[L_MARGIN]};
 }
 
 static void load_defaults(loader *L, const yaml_node_t *n)
@@ -739,9 +919,110 @@ static void on_top_key(loader *L, const char *path, const yaml_node_t *key,
         sections[k] = val;
 }
 
+/* ---------------------------------------------------------------------
+ * Cross-checks: hosts, their links and keys, and the services on them
+ * --------------------------------------------------------------------- */
+
+/* Two link endpoints name the same place (names compare without case). */
+static bool same_link(const reg_host *a, const reg_host *b)
+{
+    return a->link && b->link && strcasecmp(a->link, b->link) == 0;
+}
+
+/* A link is bound on its host's machine, and every broker binds every
+ * service port: the two must differ wherever both could land. */
+static void check_link(loader *L, const reg_host *h)
+{
+    char path[PATH_MAX_LEN];
+    ab_strfmt(path, sizeof path, "hosts.%s.link", h->name);
+    if (!h->has_key)
+        diag_add(&L->d, h->link_line, path,
+                 "a link needs public_key (links are CURVE-encrypted; make "
+                 "a key pair with: agentbus keygen %s)", h->name);
+    for (const reg_host *g = L->reg->hosts; g < h; g++)
+        if (same_link(g, h))
+            diag_add(&L->d, h->link_line, path,
+                     "%s is already the link of host %s (line %d)", h->link,
+                     g->name, g->link_line);
+    for (size_t i = 0; i < L->reg->nservices; i++) {
+        const reg_service *s = &L->reg->services[i];
+        if (s->port == h->link_port)
+            diag_add(&L->d, h->link_line, path,
+                     "port %d is also the port of service %s (line %d), "
+                     "which every broker binds", h->link_port, s->name,
+                     s->line);
+    }
+}
+
+/* Whether key (REG_KEY_LEN bytes) is one of host g's keys. */
+static bool has_key(const reg_host *g, const uint8_t *key)
+{
+    return (g->has_key && memcmp(g->public_key, key, REG_KEY_LEN) == 0) ||
+           (g->has_next_key &&
+            memcmp(g->next_public_key, key, REG_KEY_LEN) == 0);
+}
+
+/* Each host needs its own key pair: a shared key would let one host pose
+ * as the other. */
+static void check_key(loader *L, const reg_host *h, const uint8_t *key,
+                      const char *field, int line)
+{
+    char path[PATH_MAX_LEN];
+    ab_strfmt(path, sizeof path, "hosts.%s.%s", h->name, field);
+    for (const reg_host *g = L->reg->hosts; g < h; g++)
+        if (has_key(g, key))
+            diag_add(&L->d, line, path,
+                     "the same key as host %s (line %d): every host needs "
+                     "its own key pair", g->name, g->line);
+}
+
+static void check_keys(loader *L, const reg_host *h)
+{
+    char path[PATH_MAX_LEN];
+    if (h->has_key)
+        check_key(L, h, h->public_key, "public_key", h->key_line);
+    if (!h->has_next_key)
+        return;
+    ab_strfmt(path, sizeof path, "hosts.%s.next_public_key", h->name);
+    if (!h->has_key)
+        diag_add(&L->d, h->line, path, "a next key needs public_key (the "
+                 "current one) beside it");
+    else if (memcmp(h->public_key, h->next_public_key, REG_KEY_LEN) == 0)
+        diag_add(&L->d, h->line, path, "the same as public_key: drop it, "
+                 "or put the new key here");
+    check_key(L, h, h->next_public_key, "next_public_key", h->line);
+}
+
+/* With more than one host, a service is reached from the others through
+ * its host's link. A single-host registry needs no links at all. */
+static void check_reachable(loader *L, const reg_service *s)
+{
+    const reg_host *h = s->host ? registry_host(L->reg, s->host) : NULL;
+    char path[PATH_MAX_LEN];
+    if (L->reg->nhosts < 2 || !h || h->link)
+        return;
+    ab_strfmt(path, sizeof path, "services.%s.host", s->name);
+    diag_add(&L->d, s->line, path,
+             "host %s has no link, so the other hosts cannot reach this "
+             "service; add hosts.%s.link (a single-host registry needs none)",
+             h->name, h->name);
+}
+
+static void cross_check(loader *L)
+{
+    for (size_t i = 0; i < L->reg->nhosts; i++) {
+        const reg_host *h = &L->reg->hosts[i];
+        if (h->link)
+            check_link(L, h);
+        check_keys(L, h);
+    }
+    for (size_t i = 0; i < L->reg->nservices; i++)
+        check_reachable(L, &L->reg->services[i]);
+}
+
 /* Sections are loaded in dependency order, whatever their order in the
  * file: hosts (services refer to them), defaults (services inherit them),
- * services. */
+ * links, services; then what ties hosts and services together. */
 static void load_root(loader *L)
 {
     const yaml_node_t *root = yaml_document_get_root_node(&L->doc);
@@ -762,8 +1043,11 @@ static void load_root(loader *L)
         load_hosts(L, sections[T_HOSTS]);
     if (sections[T_DEFAULTS])
         load_defaults(L, sections[T_DEFAULTS]);
+    load_links(L, sections[T_LINKS]);
     if (sections[T_SERVICES])
         load_services(L, sections[T_SERVICES]);
+    if (sections[T_HOSTS] && sections[T_SERVICES])
+        cross_check(L);
 }
 
 /* ---------------------------------------------------------------------
@@ -916,8 +1200,10 @@ void registry_free(registry *reg)
 {
     if (!reg)
         return;
-    for (size_t i = 0; i < reg->nhosts; i++)
+    for (size_t i = 0; i < reg->nhosts; i++) {
         free(reg->hosts[i].name);
+        free(reg->hosts[i].link);
+    }
     for (size_t i = 0; i < reg->nservices; i++)
         service_free(&reg->services[i]);
     free(reg->hosts);

@@ -14,7 +14,7 @@ PACKAGES=(
   libhiredis-dev libjansson-dev
   python3 python3-zmq python3-pytest python3-pytest-timeout python3-msgpack
   python3-redis python3-yaml
-  redis-server iproute2 procps systemd
+  redis-server iproute2 procps tcpdump nodejs systemd
 )
 
 # runc, not crun; netavark + aardvark-dns give compose networks name

@@ -10,6 +10,10 @@
  * Only values with an exact JSON form pass: nil, booleans, integers, finite
  * floats, UTF-8 strings and arrays and maps keyed by strings. bin and ext
  * are refused, never guessed at (docs/codec.md says why).
+ *
+ * The output is spelled in one of the styles of transcode.h (separators,
+ * which characters are escaped, number layout), so that a document written
+ * by a common producer comes back byte for byte.
  */
 #include "numfmt.h"
 #include "tc_internal.h"
@@ -24,9 +28,26 @@ typedef struct mframe {
     int at_value; /* map only: the current pair's key is written */
 } mframe;
 
+/* What a style changes in the output. */
+typedef struct jstyle {
+    const char *comma, *colon; /* between items; after a key */
+    uint8_t comma_len, colon_len;
+    uint8_t ascii; /* escape DEL and everything above it as \uXXXX */
+    uint8_t js;    /* numbers in JavaScript's layout */
+} jstyle;
+
+static const jstyle STYLES[AB_JSON_NSTYLES] = {
+    [AB_JSON_COMPACT] = {",", ":", 1, 1, 0, 0},
+    [AB_JSON_PYTHON] = {", ", ": ", 2, 2, 1, 0},
+    [AB_JSON_PYTHON_COMPACT] = {",", ":", 1, 1, 1, 0},
+    [AB_JSON_PYTHON_UTF8] = {", ", ": ", 2, 2, 0, 0},
+    [AB_JSON_JS] = {",", ":", 1, 1, 0, 1},
+};
+
 typedef struct mdec {
     const uint8_t *p, *end; /* p: next input byte; on refusal, the culprit */
     ab_buf *out;
+    const jstyle *st;
     unsigned depth, max_depth;
     int opened; /* the last item opened a container that has elements */
     mframe stack[AB_TC_MAX_DEPTH_LIMIT];
@@ -113,7 +134,8 @@ static ab_tc_reason put_bytes(mdec *d, const char *s, size_t n)
 }
 
 /* The float32 or float64 whose bits are v, if finite. */
-static ab_tc_reason m_float(char *o, size_t *n, mkind kind, uint64_t v)
+static ab_tc_reason m_float(char *o, size_t *n, mkind kind, uint64_t v,
+                            int js)
 {
     uint32_t v32 = (uint32_t)v;
     float f;
@@ -122,7 +144,10 @@ static ab_tc_reason m_float(char *o, size_t *n, mkind kind, uint64_t v)
     memcpy(&x, &v, sizeof x);
     if (kind == K_FLOAT32 ? !isfinite(f) : !isfinite(x))
         return AB_TC_NON_FINITE;
-    *n = kind == K_FLOAT32 ? ab_fmt_float(o, f) : ab_fmt_double(o, x);
+    if (js)
+        *n = kind == K_FLOAT32 ? ab_fmt_float_js(o, f) : ab_fmt_double_js(o, x);
+    else
+        *n = kind == K_FLOAT32 ? ab_fmt_float(o, f) : ab_fmt_double(o, x);
     return AB_TC_OK;
 }
 
@@ -138,10 +163,21 @@ static ab_tc_reason m_number(mdec *d, mkind kind, size_t width, uint64_t v)
         n = ab_fmt_u64(o, v);
     else if (kind == K_INT)
         n = ab_fmt_i64(o, sign_extend(v, width));
-    else if ((r = m_float(o, &n, kind, v)) != AB_TC_OK)
+    else if ((r = m_float(o, &n, kind, v, d->st->js)) != AB_TC_OK)
         return r;
     d->out->len += n;
     return AB_TC_OK;
+}
+
+/* \uXXXX of the BMP code unit u at o (lowercase hex, as Python writes). */
+static size_t u_escape(uint8_t *o, uint32_t u)
+{
+    static const char HEX[] = "0123456789abcdef";
+    o[0] = '\\';
+    o[1] = 'u';
+    for (int i = 0; i < 4; i++)
+        o[2 + i] = (uint8_t)HEX[u >> (12 - 4 * i) & 0xf];
+    return 6;
 }
 
 /* JSON's escape for the byte c (control, quote or backslash) at o. */
@@ -149,7 +185,6 @@ static size_t json_escape(uint8_t *o, uint8_t c)
 {
     static const char SHORT[0x20] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
                                      ['\f'] = 'f', ['\r'] = 'r'};
-    static const char HEX[] = "0123456789abcdef";
     o[0] = '\\';
     if (c == '"' || c == '\\') {
         o[1] = c;
@@ -159,19 +194,56 @@ static size_t json_escape(uint8_t *o, uint8_t c)
         o[1] = (uint8_t)SHORT[c];
         return 2;
     }
-    memcpy(o + 1, "u00", 3);
-    o[4] = (uint8_t)HEX[c >> 4];
-    o[5] = (uint8_t)HEX[c & 0xf];
-    return 6;
+    return u_escape(o, c);
+}
+
+/* The code point of the valid n-byte UTF-8 sequence at q. */
+static uint32_t utf8_cp(const uint8_t *q, size_t n)
+{
+    static const uint8_t LEAD_MASK[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    uint32_t cp = q[0] & LEAD_MASK[n];
+    for (size_t i = 1; i < n; i++)
+        cp = cp << 6 | (q[i] & 0x3f);
+    return cp;
+}
+
+/* The ASCII-only spelling of the code point cp > 0x7e at o: \uXXXX, or a
+ * UTF-16 surrogate pair above the BMP (ensure_ascii's form). */
+static size_t ascii_escape(uint8_t *o, uint32_t cp)
+{
+    if (cp < 0x10000)
+        return u_escape(o, cp);
+    cp -= 0x10000;
+    u_escape(o, 0xd800 | cp >> 10);
+    return 6 + u_escape(o + 6, 0xdc00 | (cp & 0x3ff));
+}
+
+/* A valid UTF-8 sequence of n bytes at q (or DEL), escaped for an ASCII
+ * style; the room reserved covers the escape, the rest of the string and
+ * its closing quote. */
+static ab_tc_reason m_ascii(mdec *d, const uint8_t *q, size_t n,
+                            const uint8_t *end)
+{
+    uint32_t cp = utf8_cp(q, n);
+    size_t esc = cp < 0x10000 ? 6 : 12;
+    ab_tc_reason r = tc_reserve(d->out, esc + (size_t)(end - q) - n + 1);
+    if (r == AB_TC_OK)
+        d->out->len += ascii_escape(d->out->data + d->out->len, cp);
+    return r;
 }
 
 /* The special byte at q of a string ending at end: a control character,
- * quote or backslash is escaped; a UTF-8 sequence is validated and copied.
- * Room for [q, end) and the closing quote is reserved on entry and still
- * reserved on return. *next gets the byte after it. */
+ * quote or backslash is escaped; a UTF-8 sequence is validated and copied
+ * (or escaped, and DEL too, in an ASCII style). Room for [q, end) and the
+ * closing quote is reserved on entry and still reserved on return. *next
+ * gets the byte after it. */
 static ab_tc_reason m_special(mdec *d, const uint8_t *q, const uint8_t *end,
                               const uint8_t **next)
 {
+    if (*q == 0x7f) { /* only an ASCII style stops here */
+        *next = q + 1;
+        return m_ascii(d, q, 1, end);
+    }
     if (*q < 0x80) { /* an escape grows the text by up to 5 bytes */
         ab_tc_reason r = tc_reserve(d->out, 6 + (size_t)(end - q));
         if (r != AB_TC_OK)
@@ -185,9 +257,11 @@ static ab_tc_reason m_special(mdec *d, const uint8_t *q, const uint8_t *end,
         d->p = q;
         return AB_TC_BAD_UTF8;
     }
+    *next = q + n;
+    if (d->st->ascii)
+        return m_ascii(d, q, n, end);
     memcpy(d->out->data + d->out->len, q, n);
     d->out->len += n;
-    *next = q + n;
     return AB_TC_OK;
 }
 
@@ -203,7 +277,8 @@ static ab_tc_reason m_str(mdec *d, size_t hl, uint64_t n)
         return r;
     d->out->data[d->out->len++] = '"';
     while (s < end) {
-        const uint8_t *q = tc_scan_plain(s, end);
+        const uint8_t *q = d->st->ascii ? tc_scan_plain_ascii(s, end)
+                                        : tc_scan_plain(s, end);
         memcpy(d->out->data + d->out->len, s, (size_t)(q - s));
         d->out->len += (size_t)(q - s);
         if (q == end)
@@ -291,11 +366,11 @@ static ab_tc_reason m_done(mdec *d)
         mframe *f = &d->stack[d->depth - 1];
         if (f->is_map && !f->at_value) {
             f->at_value = 1;
-            return put_bytes(d, ":", 1);
+            return put_bytes(d, d->st->colon, d->st->colon_len);
         }
         f->at_value = 0;
         if (--f->left)
-            return put_bytes(d, ",", 1);
+            return put_bytes(d, d->st->comma, d->st->comma_len);
         if ((r = put_bytes(d, f->is_map ? "}" : "]", 1)) != AB_TC_OK)
             return r;
         d->depth--;
@@ -334,6 +409,7 @@ ab_tc_reason ab_msgpack_to_json(const uint8_t *in, size_t len, ab_buf *out,
     d.out = out;
     d.depth = 0;
     d.max_depth = tc_max_depth(opts);
+    d.st = &STYLES[opts && opts->style < AB_JSON_NSTYLES ? opts->style : 0];
     ab_tc_reason r = m_run(&d);
     if (r != AB_TC_OK) {
         out->len = base;

@@ -236,32 +236,91 @@ static size_t layout(char *out, decimal d)
     return (size_t)decpt + 2;
 }
 
-/* Sign, then zero or the shortest digits of the magnitude. */
+/* Number.prototype.toString's layout of digits * 10^exp (ECMA-262,
+ * Number::toString): plain digits up to 21 integer places, "0.000ddd" down
+ * to six zeros, otherwise d.ddde+X with an unpadded exponent. */
+static size_t layout_js(char *out, decimal d)
+{
+    while (d.digits % 10 == 0) {
+        d.digits /= 10;
+        d.exp++;
+    }
+    size_t n = count_digits(d.digits);
+    int32_t decpt = (int32_t)n + d.exp;
+    if (decpt > 21 || decpt <= -6) {
+        size_t len = layout_sci(out, d.digits, n, decpt - 1);
+        size_t at = n > 1 ? n + 3 : 3; /* first exponent digit */
+        if (out[at] == '0') {          /* "e-07" -> "e-7" */
+            memmove(out + at, out + at + 1, len - at - 1);
+            len--;
+        }
+        return len;
+    }
+    if (decpt <= 0) { /* 0.000ddd: at most five zeros */
+        memcpy(out, "0.00000", 7);
+        write_digits(out + 2 - decpt, d.digits, n);
+        return 2 - (size_t)decpt + n;
+    }
+    if ((size_t)decpt < n) { /* ddd.ddd */
+        write_digits(out + 1, d.digits, n);
+        for (int32_t i = 0; i < decpt; i++)
+            out[i] = out[i + 1];
+        out[decpt] = '.';
+        return n + 1;
+    }
+    write_digits(out, d.digits, n); /* ddd000, no fraction */
+    for (size_t i = n; i < (size_t)decpt; i++)
+        out[i] = '0';
+    return (size_t)decpt;
+}
+
+/* Sign, then zero or the shortest digits of the magnitude. JavaScript
+ * prints both zeros as "0" and has no "-0". */
 static size_t fmt_ieee(char *out, uint64_t bits, int sign_shift,
-                       const ieee_kind *kind)
+                       const ieee_kind *kind, int js)
 {
     size_t len = 0;
-    if (bits >> sign_shift) {
-        out[len++] = '-';
-        bits &= ~(UINT64_C(1) << sign_shift);
-    }
-    if (bits == 0) {
+    uint64_t mag = bits & ~(UINT64_C(1) << sign_shift);
+    if (mag == 0) {
+        if (js) {
+            out[0] = '0';
+            return 1;
+        }
+        if (bits >> sign_shift)
+            out[len++] = '-';
         memcpy(out + len, "0.0", 3);
         return len + 3;
     }
-    return len + layout(out + len, shortest(bits, kind));
+    if (bits >> sign_shift)
+        out[len++] = '-';
+    decimal d = shortest(mag, kind);
+    return len + (js ? layout_js(out + len, d) : layout(out + len, d));
 }
 
 size_t ab_fmt_double(char *out, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    return fmt_ieee(out, bits, 63, &KIND_DOUBLE);
+    return fmt_ieee(out, bits, 63, &KIND_DOUBLE, 0);
 }
 
 size_t ab_fmt_float(char *out, float v)
 {
     uint32_t bits;
     memcpy(&bits, &v, sizeof bits);
-    return fmt_ieee(out, bits, 31, &KIND_FLOAT);
+    return fmt_ieee(out, bits, 31, &KIND_FLOAT, 0);
+}
+
+size_t ab_fmt_double_js(char *out, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return fmt_ieee(out, bits, 63, &KIND_DOUBLE, 1);
+}
+
+size_t ab_fmt_float_js(char *out, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return fmt_ieee(out, bits, 31, &KIND_FLOAT, 1);
 }

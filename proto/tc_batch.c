@@ -3,14 +3,17 @@
  * documents in one process, so the Python tests (tests/proto) can check
  * hundreds of thousands of cases quickly.
  *
- *   tc_batch json2mp|mp2json [--max-depth N] [--max-out BYTES]
+ *   tc_batch json2mp|mp2json|exact [--max-depth N] [--max-out BYTES]
+ *            [--style ID]
  *
+ * exact is ab_json_to_msgpack_exact: its output is the style id (one
+ * byte) followed by the msgpack. --style picks mp2json's output style.
  * stdin:  records of u32 little-endian length + document bytes.
  * stdout: per record, u8 reason, u64 LE error offset (0 on success),
  *         u32 LE output length + output bytes (empty on refusal).
  * Exit: 0 after the last record, 2 on usage or I/O error.
  */
-#include "transcode.h"
+#include "tc_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,9 +57,26 @@ static int read_record(uint8_t **doc, size_t *cap, size_t *len)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: tc_batch json2mp|mp2json [--max-depth N] "
-                    "[--max-out BYTES] <records >results\n");
+    fprintf(stderr, "usage: tc_batch json2mp|mp2json|exact [--max-depth N] "
+                    "[--max-out BYTES] [--style ID] <records >results\n");
     return 2;
+}
+
+/* exact in the xcode_fn shape: the style byte, then the msgpack. */
+static ab_tc_reason exact(const uint8_t *in, size_t len, ab_buf *out,
+                          const ab_tc_opts *opts, size_t *off)
+{
+    static ab_buf scratch = {NULL, 0, 0, SIZE_MAX};
+    ab_json_style st;
+    ab_tc_reason r = tc_reserve(out, 1);
+    if (r != AB_TC_OK)
+        return r;
+    out->len++;
+    r = ab_json_to_msgpack_exact(in, len, out, &scratch, opts, &st, off);
+    out->data[0] = (uint8_t)st;
+    if (r != AB_TC_OK)
+        out->len = 0;
+    return r;
 }
 
 /* Parse the options after the mode; 0 on success. */
@@ -71,6 +91,8 @@ static int parse_opts(int argc, char **argv, ab_tc_opts *opts, size_t *max)
             opts->max_depth = (unsigned)v;
         else if (strcmp(argv[i], "--max-out") == 0)
             *max = (size_t)v;
+        else if (strcmp(argv[i], "--style") == 0)
+            opts->style = (unsigned)v;
         else
             return -1;
     }
@@ -79,12 +101,13 @@ static int parse_opts(int argc, char **argv, ab_tc_opts *opts, size_t *max)
 
 int main(int argc, char **argv)
 {
-    ab_tc_opts opts = {AB_TC_DEFAULT_MAX_DEPTH};
+    ab_tc_opts opts = {AB_TC_DEFAULT_MAX_DEPTH, AB_JSON_COMPACT};
     size_t max = DEFAULT_MAX_OUT, cap = 0, len, off;
     if (argc < 2 || parse_opts(argc, argv, &opts, &max) != 0)
         return usage();
     xcode_fn fn = strcmp(argv[1], "json2mp") == 0   ? ab_json_to_msgpack
                   : strcmp(argv[1], "mp2json") == 0 ? ab_msgpack_to_json
+                  : strcmp(argv[1], "exact") == 0   ? exact
                                                     : NULL;
     if (!fn)
         return usage();

@@ -43,16 +43,25 @@ static inline int tc_is_special(uint8_t c)
     return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
-/* First byte in [p, end) that a JSON string cannot carry as is (control,
- * quote, backslash) or that starts a multi-byte UTF-8 sequence; end if none.
- * Both directions copy the bytes before it with one memcpy. */
-static inline const uint8_t *tc_scan_plain(const uint8_t *p,
-                                           const uint8_t *end)
+/* tc_special_mask plus, when del is set, DEL (0x7f) bytes. */
+static inline uint64_t tc_stop_mask(uint64_t x, int del)
+{
+    uint64_t m = tc_special_mask(x);
+    if (del) {
+        uint64_t d = x ^ (TC_ONES * 0x7f);
+        m |= (d - TC_ONES) & ~d & TC_HIGHS;
+    }
+    return m;
+}
+
+/* The scan below; del (a constant at every call) also stops at DEL. */
+static inline const uint8_t *tc_scan(const uint8_t *p, const uint8_t *end,
+                                     int del)
 {
     for (; end - p >= 8; p += 8) {
         uint64_t x;
         memcpy(&x, p, 8);
-        uint64_t m = tc_special_mask(x);
+        uint64_t m = tc_stop_mask(x, del);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
         if (m)
             return p + (__builtin_clzll(m) >> 3);
@@ -61,9 +70,26 @@ static inline const uint8_t *tc_scan_plain(const uint8_t *p,
             return p + (__builtin_ctzll(m) >> 3);
 #endif
     }
-    while (p < end && !tc_is_special(*p))
+    while (p < end && !tc_is_special(*p) && !(del && *p == 0x7f))
         p++;
     return p;
+}
+
+/* First byte in [p, end) that a JSON string cannot carry as is (control,
+ * quote, backslash) or that starts a multi-byte UTF-8 sequence; end if none.
+ * Both directions copy the bytes before it with one memcpy. */
+static inline const uint8_t *tc_scan_plain(const uint8_t *p,
+                                           const uint8_t *end)
+{
+    return tc_scan(p, end, 0);
+}
+
+/* tc_scan_plain that also stops at DEL, which the ASCII-only JSON styles
+ * escape. */
+static inline const uint8_t *tc_scan_plain_ascii(const uint8_t *p,
+                                                 const uint8_t *end)
+{
+    return tc_scan(p, end, 1);
 }
 
 /* Length (2..4) of the well-formed UTF-8 sequence starting with the byte

@@ -4,10 +4,12 @@
 # checks that a gcc build is warning-free too, then runs:
 #   1. C unit tests (ctest)
 #   2. the fuzzers, each for a bounded time (FUZZ_SECONDS, default 45)
-#   3. the Python suites against real agents and the real broker (pytest),
-#      including the container tests (tests/container: podman, installed
-#      and configured by tests/container/engine.sh; skipped, saying why,
-#      where no container engine can run)
+#   3. the Python suites against real agents and the real broker, the codec
+#      against the real JSON producers, the multi-host harness in network
+#      namespaces (tests/hosts is skipped unless root), and the container
+#      tests (tests/container: podman, installed and configured by
+#      tests/container/engine.sh; skipped, saying why, where no container
+#      engine can run)
 # Tests that wait for a feature another part of the work is still building
 # run and are reported as xfailed with the reason (pytest -rx).
 # Exits non-zero if anything fails.
@@ -41,6 +43,6 @@ ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"
 echo "== fuzzers (${FUZZ_SECONDS}s each)"
 tests/fuzz/run.sh "$BUILD" "$FUZZ_SECONDS"
 
-echo "== integration, codec, migrate, container and docs tests"
+echo "== integration, codec, hosts, migrate, container and docs tests"
 /usr/bin/python3 -m pytest -q -rsx -p no:cacheprovider tests/integration tests/proto \
-  tests/migrate tests/container tests/docs
+  tests/hosts tests/migrate tests/container tests/docs

@@ -8,6 +8,11 @@
  * Measurements are interleaved codec/baseline with the order alternating per
  * round; each reports MB/s of input (1 MB = 1e6 bytes) and the table shows
  * the median over rounds.
+ *
+ * A second table prices the byte-exact transcode the links use
+ * (ab_json_to_msgpack_exact: guess the producer's style, transcode, decode
+ * again and compare) against the plain JSON -> msgpack on the same corpus,
+ * and says how many documents it accepted.
  */
 #include "baseline.h"
 #include "corpus.h"
@@ -50,6 +55,7 @@ typedef struct options {
 /* The codec behind the xcode_fn shape: one reused, bounded ab_buf. */
 typedef struct codec {
     ab_buf buf;
+    ab_buf scratch; /* the exact transcode's check */
     ab_tc_opts opts;
 } codec;
 
@@ -112,6 +118,18 @@ static int codec_msgpack_to_json(void *ctx, span in, span *out, char *err)
     size_t at = 0;
     c->buf.len = 0;
     ab_tc_reason r = ab_msgpack_to_json(in.p, in.n, &c->buf, &c->opts, &at);
+    return codec_result(c, r, at, out, err);
+}
+
+static int codec_json_to_msgpack_exact(void *ctx, span in, span *out,
+                                       char *err)
+{
+    codec *c = ctx;
+    size_t at = 0;
+    ab_json_style st;
+    c->buf.len = 0;
+    ab_tc_reason r = ab_json_to_msgpack_exact(in.p, in.n, &c->buf, &c->scratch,
+                                              &c->opts, &st, &at);
     return codec_result(c, r, at, out, err);
 }
 
@@ -359,10 +377,9 @@ static double *cell(const bench *b, size_t set, int dir, int kind)
 /* Whole passes over the set until min_seconds have elapsed; MB/s of input. */
 /* Both clocks are read so that the report can tell how much of the wall
  * time this process actually ran (see print_header). */
-static int measure(bench *b, const docset *s, int dir, int kind,
+static int measure(bench *b, const docset *s, int dir, const impl *im,
                    double *mbps, char *err)
 {
-    const impl *im = &b->impls[dir][kind];
     uint64_t bytes = 0;
     clocks start = clocks_now(), now;
     double elapsed;
@@ -391,7 +408,7 @@ static int run_rounds(bench *b, char *err)
             for (int dir = 0; dir < NDIR; dir++) {
                 for (int j = 0; j < NIMPL; j++) {
                     int kind = (int)((r + (unsigned)j) % NIMPL);
-                    if (measure(b, &b->sets[s], dir, kind,
+                    if (measure(b, &b->sets[s], dir, &b->impls[dir][kind],
                                 &cell(b, s, dir, kind)[r], err) != AB_OK)
                         return AB_ERR;
                 }
@@ -410,13 +427,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of the rounds, sorting them in place (they are not needed after). */
-static double median(const bench *b, size_t set, int dir, int kind)
+/* Median of n values, sorting them in place (they are not needed after). */
+static double median_of(double *v, unsigned n)
 {
-    double *v = cell(b, set, dir, kind);
-    unsigned n = b->o.rounds;
     qsort(v, n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median of the rounds of one (set, direction, implementation). */
+static double median(const bench *b, size_t set, int dir, int kind)
+{
+    return median_of(cell(b, set, dir, kind), b->o.rounds);
 }
 
 /* How the figures were taken, and whether the machine let us run: on a
@@ -486,12 +507,79 @@ static void print_report(const bench *b)
                dir + 1 < NDIR ? ";" : "\n");
 }
 
+/* ---- the verify cost of the byte-exact transcode ---- */
+
+/* The set of documents the exact transcode accepts, into s. */
+static int exact_set(bench *b, docset *s, char *err)
+{
+    impl ex = {codec_json_to_msgpack_exact, &b->cod};
+    char why[AB_ERRLEN];
+    const docset *all = &b->sets[0];
+    s->name = "exact";
+    s->in[J2M] = malloc(all->n * sizeof(span));
+    if (!s->in[J2M])
+        return ab_seterr(err, AB_ERRLEN, "out of memory");
+    for (size_t i = 0; i < all->n; i++) {
+        span out;
+        if (ex.fn(ex.ctx, all->in[J2M][i], &out, why) != AB_OK)
+            continue;
+        s->in[J2M][s->n++] = all->in[J2M][i];
+        s->bytes[J2M] += all->in[J2M][i].n;
+    }
+    return AB_OK;
+}
+
+/* Plain and exact JSON -> msgpack, alternating which goes first, on the
+ * documents the exact transcode accepts: what the check costs where it is
+ * paid. */
+static int time_exact(bench *b, const docset *s, double *plain, double *ex,
+                      char *err)
+{
+    const impl im[2] = {b->impls[J2M][CODEC],
+                        {codec_json_to_msgpack_exact, &b->cod}};
+    for (unsigned r = 0; r < b->o.rounds; r++) {
+        for (unsigned j = 0; j < 2; j++) {
+            unsigned k = (r + j) % 2;
+            if (measure(b, s, J2M, &im[k], k ? &ex[r] : &plain[r], err) !=
+                AB_OK)
+                return AB_ERR;
+        }
+    }
+    return AB_OK;
+}
+
+static int report_exact(bench *b, char *err)
+{
+    docset s = {0};
+    double *v = calloc(2 * (size_t)b->o.rounds, sizeof *v);
+    double *plain = v, *ex = v ? v + b->o.rounds : NULL;
+    int rc = !v ? ab_seterr(err, AB_ERRLEN, "out of memory")
+                : exact_set(b, &s, err);
+    if (rc == AB_OK)
+        rc = time_exact(b, &s, plain, ex, err);
+    if (rc == AB_OK) {
+        double p = median_of(plain, b->o.rounds);
+        double e = median_of(ex, b->o.rounds);
+        printf("\nbyte-exact transcode (links): accepted %zu/%zu documents "
+               "(%.1f%% of the JSON bytes)\n",
+               s.n, b->sets[0].n,
+               100.0 * (double)s.bytes[J2M] / (double)b->sets[0].bytes[J2M]);
+        printf("  on those, json->msgpack: plain %.1f MB/s, exact (guess + "
+               "transcode + verify) %.1f MB/s; exact costs %.2fx plain\n",
+               p, e, p / e);
+    }
+    free(s.in[J2M]);
+    free(v);
+    return rc;
+}
+
 /* ---- setup and teardown ---- */
 
 static int bench_init(bench *b, char *err)
 {
     size_t max_out = b->o.max_doc * BENCH_OUT_PER_IN;
     ab_buf_init(&b->cod.buf, max_out);
+    ab_buf_init(&b->cod.scratch, max_out);
     b->cod.opts.max_depth = b->o.max_depth;
     if (corpus_load(&b->c, b->o.path, b->o.max_doc, err) != AB_OK ||
         baseline_init(&b->base, max_out, b->o.max_depth, err) != AB_OK)
@@ -526,6 +614,7 @@ static void bench_free(bench *b)
     free(b->mp);
     free(b->mbps);
     ab_buf_free(&b->cod.buf);
+    ab_buf_free(&b->cod.scratch);
     if (b->base.json)
         baseline_free(&b->base);
     corpus_free(&b->c);
@@ -550,7 +639,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_codec: %s\n", err);
     } else {
         print_report(&b);
-        rc = 0;
+        rc = report_exact(&b, err) == AB_OK ? 0 : 1;
+        if (rc)
+            fprintf(stderr, "bench_codec: %s\n", err);
     }
     bench_free(&b);
     return rc;

@@ -46,6 +46,60 @@ def test_agentbusd_options_documented():
     assert options - {"help", "version"} == documented
 
 
+def xmacro_names(rel, macro):
+    """The name strings of an X-macro in a header, in order."""
+    src = read(rel)
+    body = src[src.index(f"#define {macro}(X)"):]
+    body = body[:body.index("\n\n")]
+    return re.findall(r'X\(\w+, (?:\d+, )?"(\w+)"', body)
+
+
+def table_names(doc, header):
+    """First-column backquoted names of the table under `header`."""
+    text = read(doc)
+    section = text[text.index(header):]
+    section = section[:section.index("\n\n", section.index("|"))]
+    return re.findall(r"^\| `(\w+)` \|", section, re.M)
+
+
+def test_link_protocol_codes_documented():
+    doc = "docs/link-protocol.md"
+    errs = xmacro_names("proto/link.h", "AB_LINK_ERRS")
+    assert len(errs) >= 15
+    assert table_names(doc, "Reason codes") == errs
+    assert table_names(doc, "### Reply statuses") == \
+        xmacro_names("proto/link.h", "AB_LINK_STATUSES")
+    assert table_names(doc, "### Goodbye reasons") == \
+        xmacro_names("proto/link.h", "AB_LINK_BYES")
+    types = re.findall(r'X\(AB_LINK_\w+, (\d+), "(\w+)"\)', read("proto/link.h"))
+    rows = re.findall(r"^\| ([A-Z]+) \| (\d+) \|", read(doc), re.M)
+    assert [(v, n.upper()) for v, n in types] == [(v, n) for n, v in rows]
+
+
+def test_json_styles_documented():
+    styles = xmacro_names("proto/transcode.h", "AB_JSON_STYLES")
+    assert styles[:2] == ["compact", "python"]
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", read("docs/codec.md"), re.M)
+    assert [n for _, n in rows] == styles
+
+
+def test_tc_reasons_documented():
+    reasons = xmacro_names("proto/transcode.h", "AB_TC_REASONS")
+    rows = re.findall(r"^\| `(\w+)` \| `AB_TC_", read("docs/codec.md"), re.M)
+    assert rows == reasons
+
+
+def test_registry_link_keys_documented():
+    src = read("broker/registry.c")
+    links = src[src.index("links_keys[NLINKKEYS] = {"):]
+    keys = re.findall(r'INT_KEY\("(\w+)"', links[:links.index("};")])
+    assert "per_peer" in keys
+    assert table_names("docs/registry.md", "## `links`") == keys
+    hosts = src[src.index("host_keys[NHOSTKEYS] = {"):]
+    host_keys = re.findall(r'"(\w+)"', hosts[:hosts.index("};")])
+    assert table_names("docs/registry.md", "## `hosts`") == host_keys
+
+
 def test_migrate_options_documented():
     src = read("broker/cli_migrate.c")
     options = set(re.findall(r'\{"([a-z-]+)", (?:required|no)_argument', src))

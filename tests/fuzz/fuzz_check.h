@@ -3,7 +3,10 @@
  * the buffer contract of proto/transcode.h (appends after existing bytes,
  * restores the length on refusal, honours its bound) and that the two
  * directions are exact inverses on everything they accept.
- * Included by exactly one fuzz target each, hence the static functions.
+ * The styled output and the byte-exact transcode are checked too: every
+ * style's spelling of a value must be accepted by the exact transcode and
+ * rebuilt byte for byte, and whatever it accepts must come back exactly.
+ * Included by each fuzz target, hence the static inline functions.
  */
 #ifndef AB_FUZZ_CHECK_H
 #define AB_FUZZ_CHECK_H
@@ -39,7 +42,7 @@ typedef ab_tc_reason (*fuzz_fn)(const uint8_t *, size_t, ab_buf *,
  * holds FUZZ_PREFIX; check the prefix survives and a refusal adds nothing
  * and blames an offset inside the input. The output starts at
  * b->data + FUZZ_PREFIX_LEN. */
-static ab_tc_reason fuzz_call(fuzz_fn fn, const uint8_t *in, size_t len,
+static inline ab_tc_reason fuzz_call(fuzz_fn fn, const uint8_t *in, size_t len,
                               size_t max, ab_buf *b)
 {
     size_t off = len + 1;
@@ -61,7 +64,7 @@ static ab_tc_reason fuzz_call(fuzz_fn fn, const uint8_t *in, size_t len,
 /* fn accepted [in, len) giving want (want_len bytes) with a generous
  * bound; with half the room it must give the same bytes or refuse with
  * output_too_large, nothing else. */
-static void fuzz_check_bound(fuzz_fn fn, const uint8_t *in, size_t len,
+static inline void fuzz_check_bound(fuzz_fn fn, const uint8_t *in, size_t len,
                              const uint8_t *want, size_t want_len)
 {
     ab_buf b;
@@ -75,7 +78,7 @@ static void fuzz_check_bound(fuzz_fn fn, const uint8_t *in, size_t len,
 }
 
 /* Whether both outputs (after their prefixes) are the same bytes. */
-static int fuzz_same(const ab_buf *a, const ab_buf *b)
+static inline int fuzz_same(const ab_buf *a, const ab_buf *b)
 {
     return a->len == b->len &&
            memcmp(a->data + FUZZ_PREFIX_LEN, b->data + FUZZ_PREFIX_LEN,
@@ -86,7 +89,7 @@ static int fuzz_same(const ab_buf *a, const ab_buf *b)
  * accept the output, and `there` must turn that into the very same output
  * again (so the input itself may be non-canonical, its image may not); and
  * a tighter bound may only refuse with output_too_large. */
-static void fuzz_round_trip(fuzz_fn there, fuzz_fn back, const uint8_t *data,
+static inline void fuzz_round_trip(fuzz_fn there, fuzz_fn back, const uint8_t *data,
                             size_t size)
 {
     size_t max = FUZZ_OUT_FACTOR * size + FUZZ_OUT_SLACK;
@@ -106,6 +109,63 @@ static void fuzz_round_trip(fuzz_fn there, fuzz_fn back, const uint8_t *data,
         ab_buf_free(&again);
     }
     ab_buf_free(&first);
+}
+
+/* The byte-exact transcode of [in, len): when it accepts, decoding its
+ * msgpack in the style it chose must give the input back, byte for byte.
+ * Returns its reason. */
+static inline ab_tc_reason fuzz_exact(const uint8_t *in, size_t len)
+{
+    ab_buf mp, scratch, back;
+    ab_json_style st = AB_JSON_NSTYLES;
+    size_t off = len + 1;
+    ab_buf_init(&mp, FUZZ_OUT_FACTOR * len + FUZZ_OUT_SLACK);
+    ab_buf_init(&scratch, len + FUZZ_OUT_SLACK);
+    ab_tc_reason r = ab_json_to_msgpack_exact(in, len, &mp, &scratch, NULL,
+                                              &st, &off);
+    if (r == AB_TC_OK) {
+        ab_tc_opts o = {0, st};
+        FUZZ_CHECK(st < AB_JSON_NSTYLES);
+        ab_buf_init(&back, 2 * len + FUZZ_OUT_SLACK);
+        FUZZ_CHECK(ab_msgpack_to_json(mp.data, mp.len, &back, &o, NULL) ==
+                   AB_TC_OK);
+        FUZZ_CHECK(back.len == len && memcmp(back.data, in, len) == 0);
+        ab_buf_free(&back);
+    } else {
+        FUZZ_CHECK(mp.len == 0 && off <= len);
+    }
+    ab_buf_free(&mp);
+    ab_buf_free(&scratch);
+    return r;
+}
+
+/* The canonical msgpack [mp, n) of an accepted value, spelled in every
+ * style: each spelling is accepted by msgpack -> JSON, and the exact
+ * transcode must accept it (its guess may pick another style only where
+ * both spell the value alike) and carry the very same msgpack.
+ * JavaScript has one kind of number: 1.0 prints as 1 and comes back an
+ * integer, and a double above 2^64 prints as an integer no msgpack int
+ * holds (refused, integer_out_of_range), so its spelling is only held to
+ * the exact round trip. */
+static inline void fuzz_styles(const uint8_t *mp, size_t n)
+{
+    for (unsigned st = 0; st < AB_JSON_NSTYLES; st++) {
+        ab_tc_opts o = {0, st};
+        ab_buf json, again;
+        ab_buf_init(&json, 16 * n + FUZZ_OUT_SLACK);
+        FUZZ_CHECK(ab_msgpack_to_json(mp, n, &json, &o, NULL) == AB_TC_OK);
+        ab_tc_reason r = fuzz_exact(json.data, json.len);
+        FUZZ_CHECK(r == AB_TC_OK ||
+                   (st == AB_JSON_JS && r == AB_TC_INT_RANGE));
+        ab_buf_init(&again, FUZZ_OUT_FACTOR * json.len + FUZZ_OUT_SLACK);
+        if (st != AB_JSON_JS) {
+            FUZZ_CHECK(ab_json_to_msgpack(json.data, json.len, &again, NULL,
+                                          NULL) == AB_TC_OK);
+            FUZZ_CHECK(again.len == n && memcmp(again.data, mp, n) == 0);
+        }
+        ab_buf_free(&json);
+        ab_buf_free(&again);
+    }
 }
 
 #endif

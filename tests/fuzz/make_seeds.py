@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""make_seeds.py: (re)writes the committed seed corpora of the codec fuzz
-targets, corpus/json2mp/ and corpus/mp2json/: one small file per feature,
-so fuzzing starts from every branch the codec has. Run after changing it:
+"""make_seeds.py: (re)writes the committed seed corpora of the codec and
+link fuzz targets, corpus/json2mp/, corpus/mp2json/ and corpus/link/: one
+small file per feature, so fuzzing starts from every branch they have. Run after changing it:
     /usr/bin/python3 tests/fuzz/make_seeds.py
 """
 from pathlib import Path
+
+import struct
 
 import msgpack
 
@@ -64,6 +66,50 @@ def mp_seeds():
     }
 
 
+def link_seeds():
+    """fuzz_link inputs: a body-frame count byte, then an envelope laid out
+    as docs/link-protocol.md specifies."""
+    def hello(host=b"mainpc", lo=1, hi=1, epoch=7, flags=1, hb=1000, ver=1):
+        return struct.pack(">BBBBQIIB", ver, 1, lo, hi, epoch, flags, hb,
+                           len(host)) + host
+
+    def request(svc=b"translation", enc=1, style=1, deadline=4950, rid=9):
+        return struct.pack(">BBQIBBB", 1, 2, rid, deadline, enc, style,
+                           len(svc)) + svc
+
+    def reply(status=0, enc=0, style=0, text=b""):
+        return struct.pack(">BBQBBBH", 1, 3, 9, status, enc, style,
+                           len(text)) + text
+
+    def goodbye(reason=1, text=b"stopping", lo=1, hi=1):
+        return struct.pack(">BBBBBH", 1, 7, lo, hi, reason, len(text)) + text
+
+    seeds = {
+        "hello": b"\x00" + hello(),
+        "hello_v2": b"\x00" + bytes([2]) + hello()[1:3] + b"\x03" + b"junk",
+        "hello_bad_host": b"\x00" + hello(host=b"bad host"),
+        "hello_epoch0": b"\x00" + hello(epoch=0),
+        "request_msgpack": b"\x01" + request(),
+        "request_raw": b"\x03" + request(enc=0, style=0),
+        "request_raw_many": b"\xff" + request(enc=0, style=0),
+        "request_deadline0": b"\x01" + request(deadline=0),
+        "reply_ok": b"\x02" + reply(),
+        "reply_msgpack": b"\x01" + reply(enc=1, style=4),
+        "reply_error": b"\x00" + reply(status=5, text="no service \u00e9"
+                                        .encode()),
+        "reply_bad_text": b"\x00" + reply(status=1, text=b"a\nb\xc0"),
+        "cancel": b"\x00" + struct.pack(">BBQ", 1, 4, 9),
+        "ping": b"\x00" + struct.pack(">BBQ", 1, 5, 123456789),
+        "pong": b"\x00" + struct.pack(">BBQQ", 1, 6, 123456789, 42),
+        "goodbye": b"\x00" + goodbye(),
+        "goodbye_version": b"\x00" + goodbye(reason=2, lo=1, hi=3),
+        "truncated": b"\x00" + request()[:9],
+        "trailing": b"\x00" + struct.pack(">BBQ", 1, 5, 1) + b"x",
+        "unknown_type": b"\x00\x01\x09",
+    }
+    return seeds
+
+
 def write(directory, seeds, suffix):
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*" + suffix):
@@ -75,3 +121,4 @@ def write(directory, seeds, suffix):
 if __name__ == "__main__":
     write(HERE / "corpus" / "json2mp", JSON_SEEDS, ".json")
     write(HERE / "corpus" / "mp2json", mp_seeds(), ".mp")
+    write(HERE / "corpus" / "link", link_seeds(), ".bin")

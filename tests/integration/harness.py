@@ -61,9 +61,21 @@ def service(port, backends, host=HOST, **knobs):
     return {"host": host, "port": port, "backends": list(backends), **knobs}
 
 
+def host_entries(hosts):
+    """Registry entries for these host names. With more than one host each
+    gets a link on loopback and a fresh public key, as the registry requires
+    for hosts that serve the others (the brokers of these tests do not bind
+    links yet; the port is only reserved by free_port)."""
+    if len(hosts) < 2:
+        return {h: {} for h in hosts}
+    return {h: {"link": tcp_endpoint(free_port()),
+                "public_key": zmq.curve_keypair()[0].decode()}
+            for h in hosts}
+
+
 def write_registry(path, services, defaults=None, hosts=(HOST, "otherpc")):
     """Write a registry YAML file with these services (name -> entry)."""
-    doc = {"hosts": {h: {} for h in hosts}, "services": services}
+    doc = {"hosts": host_entries(hosts), "services": services}
     if defaults:
         doc["defaults"] = defaults
     Path(path).write_text(yaml.safe_dump(doc, sort_keys=False))

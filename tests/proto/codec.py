@@ -14,7 +14,11 @@ from pathlib import Path
 REASONS = ["ok", "invalid_json", "invalid_utf8", "integer_out_of_range",
            "too_deep", "trailing_garbage", "invalid_msgpack", "msgpack_ext",
            "non_string_key", "msgpack_bin", "non_finite_float",
-           "output_too_large", "out_of_memory"]
+           "output_too_large", "out_of_memory", "not_exact"]
+
+# Same ids as AB_JSON_STYLES in proto/transcode.h.
+STYLES = {"compact": 0, "python": 1, "python_compact": 2, "python_utf8": 3,
+          "js": 4}
 
 RESULT_HEAD = struct.Struct("<BQI")
 
@@ -29,10 +33,14 @@ def helper_path():
     return build / "proto" / "tc_batch" if build else None
 
 
-def run(direction, docs, max_depth=None, max_out=None):
+def run(direction, docs, max_depth=None, max_out=None, style=None):
     """Transcode every document of docs (bytes) in one helper process.
+    direction: json2mp, mp2json (in style, a name of STYLES) or exact
+    (output: the style id byte, then the msgpack).
     Returns a list of (reason name, error offset, output bytes)."""
     cmd = [str(helper_path()), direction]
+    if style is not None:
+        cmd += ["--style", str(STYLES[style])]
     if max_depth is not None:
         cmd += ["--max-depth", str(max_depth)]
     if max_out is not None:

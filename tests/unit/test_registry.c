@@ -93,6 +93,15 @@ static void test_good(void)
     CHECK(registry_host(reg, "mainpc") && registry_host(reg, "mainpc")->line == 7);
     CHECK(registry_host(reg, "gpubox") && registry_host(reg, "gpubox")->line == 8);
     CHECK(registry_host(reg, "nohost") == NULL);
+    const reg_host *gpu = registry_host(reg, "gpubox");
+    CHECK(gpu && strcmp(gpu->link, "tcp://gpubox.lan:7700") == 0);
+    CHECK(gpu && gpu->link_port == 7700 && gpu->has_key && gpu->has_next_key);
+    CHECK(gpu && strcmp(gpu->public_key_z85,
+                        "Sx:E3+s:-f^w1RT88jLpC8AULGvTaIc<a4dft@[S") == 0);
+    CHECK(reg->links.per_peer == REG_DEFAULT_LINKS_PER_PEER);
+    CHECK(reg->links.heartbeat_ms == REG_DEFAULT_LINK_HEARTBEAT_MS);
+    CHECK(reg->links.down_ms == REG_DEFAULT_LINK_DOWN_MS);
+    CHECK(reg->services[0].transcode == REG_TRANSCODE_AUTO);
     CHECK(registry_service(reg, "nosvc") == NULL);
     CHECK(strcmp(reg->services[0].name, "translation") == 0); /* file order */
     CHECK(strcmp(reg->services[2].name, "embeddings") == 0);
@@ -184,6 +193,56 @@ static void test_error_fixtures(void)
                   "names.yaml:5: services.trans lation: name must be",
                   "names.yaml:9: services.aaaaaaaaaa",
                   "names.yaml:14: services.c.host: unknown host 'nowhere'");
+}
+
+/* Link knobs over their defaults, a rotation's next key, transcode from
+ * defaults: and per service, a host with a key but no link. */
+static void test_links(void)
+{
+    char err[BIG_ERRLEN] = "";
+    registry *reg = NULL;
+    CHECK(registry_load(fixture("links.yaml"), &reg, err, sizeof err) == AB_OK);
+    if (!reg) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    CHECK(reg->links.per_peer == 2 && reg->links.heartbeat_ms == 500);
+    CHECK(reg->links.down_ms == 1500 && reg->links.hwm == 1000);
+    CHECK(reg->links.reconnect_ms == REG_DEFAULT_LINK_RECONNECT_MS);
+    CHECK(reg->links.reconnect_max_ms == REG_DEFAULT_LINK_RECONNECT_MAX_MS);
+    CHECK(reg->links.margin_ms == REG_DEFAULT_LINK_MARGIN_MS);
+    const reg_host *pc2 = registry_host(reg, "pc2");
+    const reg_host *laptop = registry_host(reg, "laptop");
+    CHECK(pc2 && strcmp(pc2->link, "tcp://[2001:db8::2]:7700") == 0);
+    CHECK(pc2 && pc2->link_line == 14 && pc2->key_line == 15);
+    CHECK(pc2 && pc2->has_next_key && pc2->next_public_key[0] != 0);
+    CHECK(laptop && !laptop->link && laptop->link_port == 0 && laptop->has_key);
+    CHECK(registry_service(reg, "a")->transcode == REG_TRANSCODE_OFF);
+    CHECK(registry_service(reg, "b")->transcode == REG_TRANSCODE_AUTO);
+    registry_free(reg);
+}
+
+static void test_link_errors(void)
+{
+    EXPECT_ERRORS("link_errors.yaml",
+                  "link_errors.yaml:3: links.per_peer: 0 is out of range (1..16)",
+                  "link_errors.yaml:3: links.down_ms: 3000 must be at least twice heartbeat_ms (2000)",
+                  "link_errors.yaml:3: links.reconnect_max_ms: 100 is below reconnect_ms (500)",
+                  "link_errors.yaml:8: links.keepalive: unknown key",
+                  "link_errors.yaml:11: hosts.a.link: port 5581 is also the port of service s1 (line 31)",
+                  "link_errors.yaml:14: hosts.b.link: tcp://198.18.0.1:5581 is already the link of host a (line 11)",
+                  "link_errors.yaml:14: hosts.b.link: port 5581 is also the port of service s1",
+                  "link_errors.yaml:15: hosts.b.public_key: the same key as host a (line 10)",
+                  "link_errors.yaml:17: hosts.c.link: invalid link 'tcp://*:7700': a wildcard cannot be connected to",
+                  "link_errors.yaml:18: hosts.c.public_key: expected a Z85 CURVE key of 40 characters, got 41",
+                  "link_errors.yaml:20: hosts.d.link: invalid link 'ipc:///tmp/link.sock': expected tcp://ADDR:PORT",
+                  "link_errors.yaml:21: hosts.d.public_key: not a Z85 key",
+                  "link_errors.yaml:23: hosts.e.link: a link needs public_key",
+                  "link_errors.yaml:24: hosts.e.publickey: unknown key (did you mean 'public_key'?)",
+                  "link_errors.yaml:25: hosts.f.next_public_key: the same as public_key",
+                  "link_errors.yaml:29: hosts.g.link: invalid link 'tcp://0.0.0.0:7700': a wildcard",
+                  "link_errors.yaml:35: services.s2.host: host f has no link, so the other hosts cannot reach this service",
+                  "link_errors.yaml:39: services.s2.transcode: expected off or auto, got 'yes'");
 }
 
 static void test_endpoints(void)
@@ -287,6 +346,21 @@ static void test_file_errors(void)
     free(text);
 }
 
+/* One host needs no link, whatever it serves. */
+static void test_single_host_needs_no_link(void)
+{
+    static const char text[] =
+        "hosts: {solo: }\n"
+        "services:\n"
+        "  a: {host: solo, port: 5581, backends: [tcp://127.0.0.1:1]}\n";
+    char path[64], err[AB_ERRLEN] = "";
+    registry *reg = NULL;
+    CHECK(write_temp(path, text, sizeof text - 1) == AB_OK);
+    CHECK(registry_load(path, &reg, err, sizeof err) == AB_OK);
+    registry_free(reg);
+    unlink(path);
+}
+
 int main(void)
 {
     if (!getenv("AB_TEST_DATA")) {
@@ -296,6 +370,9 @@ int main(void)
     test_good();
     test_minimal();
     test_error_fixtures();
+    test_links();
+    test_single_host_needs_no_link();
+    test_link_errors();
     test_endpoints();
     test_document_shape();
     test_many_errors();
