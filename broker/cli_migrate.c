@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "keys.h"
 #include "migrate.h"
 #include "registry.h"
 
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MIG_ERRLEN (64 * 1024)
@@ -62,6 +64,9 @@ static void migrate_usage(FILE *out)
 "                          agents connect to (default " MIG_DEFAULT_BROKER ")\n"
 "      --port-base N       first port given to agents whose port collided\n"
 "                          (default: one above the highest port in use)\n"
+"      --keys DIR          fleets on several hosts: where each host's link\n"
+"                          key is (DIR/HOST.key, made if missing, mode 0600)\n"
+"      --link-port N       the port of every host's link (default %d)\n"
 "      --address HOST=ADDR another name or address clients use for HOST, so\n"
 "                          their variables are found (repeatable)\n"
 "      --skip NAME         leave compose service NAME out (repeatable)\n"
@@ -71,7 +76,7 @@ static void migrate_usage(FILE *out)
 "      FILE:LINE: message) or an output could not be written; 2 usage error\n"
 "\n"
 "example: agentbus migrate mainpc=docker-compose.yml gpubox=agents.yaml \\\n"
-"             -o registry.yaml\n");
+"             -o registry.yaml --keys keys/\n", MIG_DEFAULT_LINK_PORT);
 }
 
 /* Applies one option; false (said on stderr) if its value is bad. */
@@ -90,13 +95,16 @@ static bool set_option(mig_args *a, int opt, const char *arg)
         fprintf(stderr, "agentbus migrate: --broker-name: '%s' is not a DNS name\n", arg);
         return false;
     case 'p':
+    case 'l':
         errno = 0;
         v = strtol(arg, &end, 10);
-        a->opts.port_base = (int)v;
+        *(opt == 'p' ? &a->opts.port_base : &a->opts.link_port) = (int)v;
         if (!errno && end != arg && !*end && v >= 1 && v <= 65535)
             return true;
-        fprintf(stderr, "agentbus migrate: --port-base: '%s' is not a port\n", arg);
+        fprintf(stderr, "agentbus migrate: --%s: '%s' is not a port\n",
+                opt == 'p' ? "port-base" : "link-port", arg);
         return false;
+    case 'k': a->opts.keys_dir = arg; return true;
     case 'a':
         if (a->naddresses < MIG_MAX_ADDRESSES && strchr(arg, '=') &&
             strchr(arg, '=') != arg && strchr(arg, '=')[1]) {
@@ -139,12 +147,15 @@ static int parse_args(int argc, char **argv, mig_args *a)
         {"force", no_argument, NULL, 'f'},
         {"broker-name", required_argument, NULL, 'b'},
         {"port-base", required_argument, NULL, 'p'},
+        {"keys", required_argument, NULL, 'k'},
+        {"link-port", required_argument, NULL, 'l'},
         {"address", required_argument, NULL, 'a'},
         {"skip", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int opt;
     a->opts.broker_name = MIG_DEFAULT_BROKER;
+    a->opts.link_port = MIG_DEFAULT_LINK_PORT;
     a->opts.skip = a->skip;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -285,7 +296,7 @@ static int write_outputs(const mig_fleet *f, const mig_plan *plan, const mig_arg
         fprintf(stderr, "agentbus migrate: cannot write beside %s: %s\n",
                 reg.f ? chg.path : reg.path, strerror(errno));
     } else {
-        int wrote = mig_write_registry(reg.f, f, plan, sources, chg.path) |
+        int wrote = mig_write_registry(reg.f, f, plan, &a->opts, sources, chg.path) |
                     mig_write_changes(chg.f, f, plan, &a->opts, reg.path);
         int closed = fclose(reg.f) | fclose(chg.f);
         reg.f = chg.f = NULL;
@@ -300,6 +311,57 @@ static int write_outputs(const mig_fleet *f, const mig_plan *plan, const mig_arg
     unlink(reg.tmp);
     unlink(chg.tmp);
     return rc;
+}
+
+/* The key of HOST in DIR: loaded if there (it must be that host's), else
+ * made; its public key into *public. */
+static int host_key(const char *dir, const char *host, char **public)
+{
+    char path[4096], err[AB_ERRLEN];
+    keys_secret k = {0};
+    int rc;
+    ab_strfmt(path, sizeof path, "%s/%s.key", dir, host);
+    if (access(path, F_OK) == 0) {
+        rc = keys_load(path, &k, err, sizeof err);
+        if (rc == AB_OK && strcmp(k.host, host) != 0)
+            rc = ab_seterr(err, sizeof err, "%s is the key of host %s, not %s", path,
+                           k.host, host);
+    } else {
+        rc = keys_generate(host, &k, err, sizeof err);
+        if (rc == AB_OK)
+            rc = keys_write(path, &k, false, err, sizeof err);
+        if (rc == AB_OK)
+            printf("%s: the secret key of host %s (made)\n", path, host);
+    }
+    if (rc == AB_OK && !(*public = strdup(k.public_z85)))
+        rc = ab_seterr(err, sizeof err, "out of memory");
+    keys_wipe(&k);
+    if (rc != AB_OK)
+        fprintf(stderr, "agentbus migrate: %s\n", err);
+    return rc;
+}
+
+/* Fleets on several hosts: every host's public key, from its key file in
+ * --keys DIR (made when missing, so a second run reuses them). */
+static int host_keys(const mig_fleet *f, mig_plan *plan, const mig_args *a)
+{
+    const char *dir = a->opts.keys_dir;
+    if (!plan->links)
+        return AB_OK;
+    if (!dir) {
+        fprintf(stderr, "agentbus migrate: the fleet runs on %zu hosts, and their "
+                "links need a key pair per host: give --keys DIR (DIR/HOST.key files "
+                "there are used, missing ones made)\n", f->nhosts);
+        return AB_ERR;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "agentbus migrate: --keys %s: %s\n", dir, strerror(errno));
+        return AB_ERR;
+    }
+    for (size_t h = 0; h < f->nhosts; h++)
+        if (host_key(dir, f->hosts[h], &plan->public_keys[h]) != AB_OK)
+            return AB_ERR;
+    return AB_OK;
 }
 
 /* Refuse early, before any work, when an output exists (publish() checks
@@ -341,7 +403,8 @@ int cli_migrate(int argc, char **argv)
             read_inputs(&fleet, &a, sources, sizeof sources) == AB_OK) {
             if (mig_plan_make(&fleet, &a.opts, &plan, err, sizeof err) != AB_OK)
                 fprintf(stderr, "agentbus migrate: %s\n", err);
-            else if (write_outputs(&fleet, &plan, &a, sources) == AB_OK)
+            else if (host_keys(&fleet, &plan, &a) == AB_OK &&
+                     write_outputs(&fleet, &plan, &a, sources) == AB_OK)
                 rc = 0;
         }
         if (rc == 0)

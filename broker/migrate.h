@@ -30,6 +30,7 @@
 #define MIG_MAX_ADDRESSES 64            /* --address entries */
 #define MIG_MAX_NOTES 200               /* notes kept; later ones are counted */
 #define MIG_BACKEND_OFFSET 10000        /* host processes move to PORT + this */
+#define MIG_DEFAULT_LINK_PORT 7700      /* the link port of every host */
 
 typedef enum mig_kind {
     MIG_CONTAINER, /* a compose service: the broker dials it by name */
@@ -117,6 +118,8 @@ typedef struct mig_collision {
 typedef struct mig_opts {
     const char *broker_name; /* compose service name of the broker */
     int port_base;           /* first port handed out; 0 = above all in use */
+    int link_port;           /* the port of every host's link endpoint */
+    const char *keys_dir;    /* where the hosts' key files are, or NULL */
     const char **skip;       /* compose services to leave out */
     size_t nskip;
 } mig_opts;
@@ -124,6 +127,12 @@ typedef struct mig_opts {
 typedef struct mig_plan {
     mig_collision *collisions;
     size_t ncollisions;
+    /* Fleets on several hosts: per host (fleet order), the link endpoint
+     * (tcp://ADDR:PORT), and its public key, filled in by the caller from
+     * the host's key file. NULL for a single-host fleet. */
+    char **links;
+    char **public_keys;
+    size_t nhosts_linked; /* entries of both */
     char **warnings;     /* fleet-wide remarks for the change list */
     size_t nwarnings;
 } mig_plan;
@@ -141,7 +150,8 @@ void mig_plan_free(mig_plan *plan);
 /* The proposed registry and the change list, written to open streams.
  * SOURCES describes the inputs for the header comment. */
 int mig_write_registry(FILE *out, const mig_fleet *fleet, const mig_plan *plan,
-                       const char *sources, const char *changes_path);
+                       const mig_opts *opts, const char *sources,
+                       const char *changes_path);
 int mig_write_changes(FILE *out, const mig_fleet *fleet, const mig_plan *plan,
                       const mig_opts *opts, const char *registry_path);
 

@@ -192,6 +192,47 @@ static int index_ports(planner *p, char *err, size_t errlen)
     return AB_OK;
 }
 
+/* The address other brokers dial host H's link at (and H's broker binds):
+ * the first --address given for H, else H's name; it must be a DNS name
+ * or an IPv4 address. */
+static const char *link_address(const mig_fleet *f, const char *host)
+{
+    for (size_t i = 0; i < f->naddresses; i++)
+        if (strcmp(f->addresses[i].host, host) == 0 &&
+            mig_dns_name(f->addresses[i].address))
+            return f->addresses[i].address;
+    return mig_dns_name(host) ? host : NULL;
+}
+
+/* Fleets on several hosts: a link endpoint per host, on a port no agent
+ * uses today (it is then reserved: no agent is moved onto it). */
+static int plan_links(planner *p, char *err, size_t errlen)
+{
+    int port = p->opts->link_port;
+    if (p->f->nhosts < 2)
+        return AB_OK;
+    if (p->taken[port])
+        return ab_seterr(err, errlen, "the link port %d is bound or published by an "
+                         "agent today: choose another with --link-port", port);
+    p->taken[port] = true;
+    p->plan->links = calloc(p->f->nhosts, sizeof *p->plan->links);
+    p->plan->public_keys = calloc(p->f->nhosts, sizeof *p->plan->public_keys);
+    if (!p->plan->links || !p->plan->public_keys)
+        return ab_seterr(err, errlen, "out of memory");
+    p->plan->nhosts_linked = p->f->nhosts;
+    for (size_t h = 0; h < p->f->nhosts; h++) {
+        const char *addr = link_address(p->f, p->f->hosts[h]);
+        char link[300];
+        if (!addr)
+            return ab_seterr(err, errlen, "host %s: its name is not a DNS name, so "
+                             "the other brokers cannot dial it: give "
+                             "--address %s=ADDRESS", p->f->hosts[h], p->f->hosts[h]);
+        ab_strfmt(link, sizeof link, "tcp://%s:%d", addr, port);
+        p->plan->links[h] = plan_strdup(p, link);
+    }
+    return AB_OK;
+}
+
 /* Service ports: kept, or for each but the first agent of a shared port,
  * the next free one. */
 static int assign_ports(planner *p, char *err, size_t errlen)
@@ -530,6 +571,8 @@ int mig_plan_make(mig_fleet *f, const mig_opts *opts, mig_plan *plan, char *err,
         return ab_seterr(err, errlen, "out of memory");
     *p = (planner){.f = f, .opts = opts, .plan = plan};
     int rc = index_ports(p, err, errlen);
+    if (rc == AB_OK)
+        rc = plan_links(p, err, errlen);
     for (size_t i = 0; rc == AB_OK && i < f->nagents; i++) {
         name_service(p, i);
         if (f->agents[i].kind == MIG_CONTAINER)
@@ -556,6 +599,12 @@ void mig_plan_free(mig_plan *plan)
         free(plan->collisions[i].agents);
     for (size_t i = 0; i < plan->nwarnings; i++)
         free(plan->warnings[i]);
+    for (size_t h = 0; h < plan->nhosts_linked; h++) {
+        free(plan->links[h]);
+        free(plan->public_keys[h]);
+    }
+    free(plan->links);
+    free(plan->public_keys);
     free(plan->collisions);
     free(plan->warnings);
     memset(plan, 0, sizeof *plan);

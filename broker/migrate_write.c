@@ -83,14 +83,24 @@ static void put_header(FILE *out, const mig_fleet *f, const mig_plan *plan,
     fprintf(out, "\n");
 }
 
-static void put_hosts(FILE *out, const mig_fleet *f)
+static void put_hosts(FILE *out, const mig_fleet *f, const mig_plan *plan,
+                      const mig_opts *opts)
 {
+    char host[80], dir[TEXT_MAX + 1];
     fprintf(out, "hosts:\n");
-    fprintf(out, "  # Cross-host links: each host gets link: and public_key: "
-            "(docs/deploy.md).\n");
-    char host[80];
+    if (!plan->links) {
+        fprintf(out, "  %s: {}   # one host: no links between brokers\n",
+                yaml_name(f->hosts[0], host));
+        return;
+    }
+    fprintf(out, "  # link: where the other brokers dial this host's broker, which "
+            "binds it:\n  # the host's name (or --address): check it. "
+            "public_key: from the host's\n  # secret key file in %s (copy "
+            "each to its host only; docs/links.md).\n",
+            printable(opts->keys_dir, dir));
     for (size_t h = 0; h < f->nhosts; h++)
-        fprintf(out, "  %s: {}\n", yaml_name(f->hosts[h], host));
+        fprintf(out, "  %s:\n    link: %s\n    public_key: \"%s\"\n",
+                yaml_name(f->hosts[h], host), plan->links[h], plan->public_keys[h]);
 }
 
 static void put_service(FILE *out, const mig_agent *a)
@@ -110,10 +120,11 @@ static void put_service(FILE *out, const mig_agent *a)
 }
 
 int mig_write_registry(FILE *out, const mig_fleet *f, const mig_plan *plan,
-                       const char *sources, const char *changes_path)
+                       const mig_opts *opts, const char *sources,
+                       const char *changes_path)
 {
     put_header(out, f, plan, sources, changes_path);
-    put_hosts(out, f);
+    put_hosts(out, f, plan, opts);
     fprintf(out, "\nservices:\n");
     for (size_t i = 0; i < f->nagents; i++)
         put_service(out, &f->agents[i]);
@@ -121,6 +132,22 @@ int mig_write_registry(FILE *out, const mig_fleet *f, const mig_plan *plan,
 }
 
 /* ------------------------------------------------------- change list -- */
+
+/* The hosts' key files, when the fleet has links. */
+static void put_keys(FILE *out, const mig_fleet *f, const mig_plan *plan,
+                     const mig_opts *opts)
+{
+    char dir[TEXT_MAX + 1];
+    if (!plan->links)
+        return;
+    fprintf(out, "\nLink keys: one secret key file per host in %s (mode 0600):\n",
+            printable(opts->keys_dir, dir));
+    for (size_t h = 0; h < f->nhosts; h++)
+        fprintf(out, "  %s.key -> host %s only; its broker runs with --secret-key "
+                "FILE\n", f->hosts[h], f->hosts[h]);
+    fprintf(out, "(in a container: owned by the image's user, uid 10001, and mounted "
+            "as a secret)\n");
+}
 
 static void put_changes_header(FILE *out, const mig_opts *opts, const char *registry_path)
 {
@@ -209,6 +236,7 @@ int mig_write_changes(FILE *out, const mig_fleet *f, const mig_plan *plan,
                       const mig_opts *opts, const char *registry_path)
 {
     put_changes_header(out, opts, registry_path);
+    put_keys(out, f, plan, opts);
     for (size_t i = 0; i < f->nagents; i++)
         put_agent(out, f, &f->agents[i]);
     put_remarks(out, f, plan);

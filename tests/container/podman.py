@@ -347,8 +347,6 @@ def _source_has(path, pattern):
 # Read from the sources the image is built from, so the marks are known
 # when tests are collected.
 HAS_HEALTH = _source_has("broker/cli_main.c", r'\{"health",')
-HAS_KEYS = _source_has("broker/main.c", r'\{"secret-key",') and \
-    _source_has("broker/cli_main.c", r'\{"keygen",')
 
 
 def pending(missing, what):
@@ -359,20 +357,17 @@ def pending(missing, what):
 
 
 PENDING_HEALTH = pending(not HAS_HEALTH, "issue 8: `agentbus health` (GET /healthz)")
-PENDING_KEYS = pending(not HAS_KEYS,
-                       "issue 7: `agentbusd --secret-key`/AGENTBUS_SECRET_KEY_FILE "
-                       "and `agentbus keygen`")
 
 
-def keygen(tool, host, workdir):
-    """(secret key file, public key) from `agentbus keygen HOST`, run in an
-    empty directory: the file it writes and the public_key it prints."""
-    workdir.mkdir()
-    p = subprocess.run([str(tool), "keygen", host], cwd=workdir, capture_output=True,
+def keygen(tool, host, directory, uid):
+    """(secret key file, public key) of HOST from `agentbus keygen`, the
+    file owned by UID (the broker's user in the image)."""
+    key = Path(directory) / f"{host}.key"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run([str(tool), "keygen", host, "--out", str(key)], capture_output=True,
                        text=True, timeout=HANG_GUARD_S, check=False)
     assert p.returncode == 0, p.stderr
-    files = list(workdir.iterdir())
-    assert len(files) == 1, files
-    m = re.search(r'public_key:\s*"?([^"\s]{40})"?', p.stdout)
+    m = re.search(r'public_key: "([^"]{40})"', p.stdout)
     assert m, p.stdout
-    return files[0], m.group(1)
+    os.chown(key, uid, uid)
+    return key, m.group(1)

@@ -8,8 +8,8 @@ each host on a network the test created (explicit subnet inside
 198.18.0.0/15) and, until `agentbus health` exists, gives the broker an
 interim health check."""
 import json
-import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -27,22 +27,6 @@ def example_registry():
 
 def services_of(registry, host):
     return {n: s for n, s in registry["services"].items() if s["host"] == host}
-
-
-def secret_key(tool, host, workdir, placeholder=False):
-    """(key file, public key or None) owned by the image's user: a real key
-    from `agentbus keygen`, or, with placeholder and until links exist
-    (issue 7), a file agentbusd does not read yet (the compose file mounts
-    the secret either way)."""
-    if placeholder and not pm.HAS_KEYS:
-        workdir.mkdir()
-        key, public = workdir / f"{host}.key", None
-        key.write_text("placeholder until agentbus keygen exists\n")
-    else:
-        key, public = pm.keygen(tool, host, workdir)
-    key.chmod(0o600)
-    os.chown(key, IMAGE_UID, IMAGE_UID)
-    return key, public
 
 
 class Host:
@@ -125,9 +109,9 @@ def test_single_host(hosts, agentbus_tool, tmp_path):
     # order; requests from a client container reach the agents by service
     # name through the broker; stopping the broker drains and exits 0.
     host = hosts("mainpc")
-    key, public = secret_key(agentbus_tool, "mainpc", tmp_path / "keys", placeholder=True)
-    entry = {"link": host.link, "public_key": public} if public else {}
-    registry = {"hosts": {"mainpc": entry},
+    key, public = pm.keygen(agentbus_tool, "mainpc", tmp_path / "keys", IMAGE_UID)
+    # One host: no link, only its key (the compose file mounts it).
+    registry = {"hosts": {"mainpc": {"public_key": public}},
                 "services": services_of(example_registry(), "mainpc")}
     compose = host.up(registry, key)
     running = {s for n, s in compose.containers().items()
@@ -141,7 +125,6 @@ def test_single_host(hosts, agentbus_tool, tmp_path):
     assert re.search(r"exit drained=\d+ abandoned=0\b", pm.logs(broker)), pm.logs(broker)
 
 
-@pm.PENDING_KEYS
 def test_two_hosts_call_each_other(hosts, agentbus_tool, tmp_path):
     # Both hosts, each on its own network; each broker's link port is
     # published on its network's gateway address, which the other dials.
@@ -151,9 +134,31 @@ def test_two_hosts_call_each_other(hosts, agentbus_tool, tmp_path):
     made = {name: hosts(name) for name in ("mainpc", "gpubox")}
     keys = {}
     for name, host in made.items():
-        keys[name], public = secret_key(agentbus_tool, name, tmp_path / f"keys-{name}")
+        keys[name], public = pm.keygen(agentbus_tool, name, tmp_path / "keys", IMAGE_UID)
         registry["hosts"][name] = {"link": host.link, "public_key": public}
     for name, host in made.items():
         host.up(registry, keys[name])
-    for host in made.values():
-        assert_served_by_agents(host.client_replies(), registry["services"])
+    for name, host in made.items():
+        replies = host.client_replies()
+        remote = [d for docs in replies.values() for d in docs
+                  if d.get("error") == "unavailable" and "has no link to it" in d["message"]]
+        if remote:
+            pytest.xfail("pending issue 7: link server and client (the brokers start "
+                         f"with their keys; a remote service answers: {remote[0]['message']})")
+        assert_served_by_agents(replies, registry["services"])
+
+
+def test_example_files_agree(agentbus_tool):
+    # No engine needed: the example registry passes `agentbus check`, and
+    # every backend it names is a service of that host's compose file that
+    # binds and exposes that port.
+    p = subprocess.run([str(agentbus_tool), "check", str(COMPOSE_DIR / "registry.yaml")],
+                          capture_output=True, text=True, timeout=pm.HANG_GUARD_S)
+    assert p.returncode == 0, p.stderr
+    for name, svc in example_registry()["services"].items():
+        compose = yaml.safe_load((COMPOSE_DIR / f"{svc['host']}.yaml").read_text())
+        (backend,) = svc["backends"]
+        agent, port = re.fullmatch(r"tcp://([\w-]+):(\d+)", backend).groups()
+        entry = compose["services"][agent]
+        assert f"tcp://*:{port}" in entry["command"] and entry["expose"] == [port], name
+        assert entry["depends_on"]["agentbus"]["condition"] == "service_healthy"

@@ -164,27 +164,28 @@ def test_turns_healthy(run, images, tmp_path):
 
 # ---- the link secret key ------------------------------------------------
 
-@pm.PENDING_KEYS
-@pytest.mark.parametrize("case", ["right", "world_readable", "wrong"])
+@pytest.mark.parametrize("case", ["right", "world_readable", "wrong", "missing"])
 def test_secret_key(run, images, tmp_path, agentbus_tool, case):
-    # The right key starts the broker; a key readable by others, or one that
-    # is not this host's, stops it with a clear error and exit 1.
-    key, public = pm.keygen(agentbus_tool, HOST, tmp_path / "k1")
+    # The right key starts the broker; a key others can read, one that is
+    # not this host's, or none at all stops it with a clear error and exit 1.
+    key, public = pm.keygen(agentbus_tool, HOST, tmp_path / "k1", IMAGE_UID)
     if case == "wrong":
-        key, _ = pm.keygen(agentbus_tool, HOST, tmp_path / "k2")
-    key.chmod(0o644 if case == "world_readable" else 0o600)
-    os.chown(key, IMAGE_UID, IMAGE_UID)
-    hosts = {HOST: {"link": "tcp://127.0.0.1:7700", "public_key": public}}
+        key, _ = pm.keygen(agentbus_tool, HOST, tmp_path / "k2", IMAGE_UID)
+    if case == "world_readable":
+        key.chmod(0o644)
+    mounts = [] if case == "missing" else [f"{key}:{KEY_IN}:ro"]
     net = run.network()
     broker = start_broker(run, images, net,
-                          write_registry(tmp_path, registry_text("agent", hosts)),
-                          env={"AGENTBUS_SECRET_KEY_FILE": KEY_IN},
-                          volumes=[f"{key}:{KEY_IN}:ro"])
+                          write_registry(tmp_path, registry_text("agent", {
+                              HOST: {"public_key": public}})),
+                          env={"AGENTBUS_SECRET_KEY_FILE": KEY_IN}, volumes=mounts)
     if case == "right":
+        pm.wait_log(broker, rf"secret_key file={KEY_IN} host={HOST} public_key=")
         pm.wait_log(broker, r"\bready host=")
         return
     assert pm.wait_exit(broker) == 1
     log = pm.logs(broker)
-    assert KEY_IN in log, log
-    reason = r"readable|permission|mode" if case == "world_readable" else r"match|public"
-    assert re.search(reason, log, re.I), log
+    reason = {"world_readable": rf"{KEY_IN}: mode 0644 lets group or others access",
+              "wrong": rf"{KEY_IN}: its public key .* does not match hosts\.{HOST}\.public_key",
+              "missing": rf"{KEY_IN}: no such file"}[case]
+    assert re.search(rf"startup failed: {reason}", log), log

@@ -16,11 +16,12 @@ BAD = HERE / "bad"
 
 
 def migrate(run, tmp_path, *inputs, extra=()):
-    """Run migrate into tmp_path; (registry dict, registry text, change list)."""
+    """Run migrate into tmp_path (keys in tmp_path/keys); (registry dict,
+    registry text, change list)."""
     out = tmp_path / "registry.yaml"
-    p = run("migrate", *inputs, "-o", out, *extra)
+    p = run("migrate", *inputs, "-o", out, "--keys", tmp_path / "keys", *extra)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith(f"{out}: "), p.stdout
+    assert re.search(rf"^{re.escape(str(out))}: \d+ services on", p.stdout, re.M), p.stdout
     text = out.read_text()
     return yaml.safe_load(text), text, (tmp_path / "registry.changes.txt").read_text()
 
@@ -58,7 +59,14 @@ def test_fifty_agents_on_two_ports_across_two_hosts(run, tmp_path):
     check_ok(run, tmp_path / "registry.yaml", 50)
     svcs = reg["services"]
     names = [f"agent-{i:02d}" for i in range(1, 51)]
-    assert list(svcs) == names and set(reg["hosts"]) == {"mainpc", "gpubox"}
+    assert list(svcs) == names and list(reg["hosts"]) == ["mainpc", "gpubox"]
+    # Two hosts: each gets a link on its name and the public key of the key
+    # file migrate made for it.
+    for host in ("mainpc", "gpubox"):
+        assert reg["hosts"][host]["link"] == f"tcp://{host}:7700"
+        key = tmp_path / "keys" / f"{host}.key"
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert f'public_key: {reg["hosts"][host]["public_key"]}' in key.read_text()
     old = {n: 5555 if i % 2 else 5556 for i, n in enumerate(names, 1)}
     # Backends: each agent unchanged in its container, dialled by name.
     assert all(svcs[n]["backends"] == [f"tcp://{n}:{old[n]}"] for n in names)
@@ -95,6 +103,7 @@ def test_mixed_inputs(run, tmp_path):
     check_ok(run, tmp_path / "registry.yaml", 9)
     svcs = reg["services"]
     assert list(reg["hosts"]) == ["mainpc", "gpubox", "edge"]
+    assert reg["hosts"]["mainpc"]["link"] == "tcp://10.0.0.5:7700"  # from --address
     assert set(svcs) == {"planner", "worker_one", "search", "multi", "multi-5560",
                          "hostnet", "embedder", "ranker", "gateway"}
     # Names the registry cannot dial get a DNS-safe alias, said in the list.
@@ -140,6 +149,42 @@ def test_port_base(run, tmp_path):
     ports = sorted(s["port"] for s in reg["services"].values())
     assert ports == [5555, 5556] + list(range(20000, 20023))
     assert "tcp://bus:" in (tmp_path / "registry.changes.txt").read_text()
+
+
+def test_link_keys(run, tmp_path):
+    src = [f"mainpc={FLEETS / 'fleet50/mainpc.compose.yaml'}",
+           f"gpubox={FLEETS / 'fleet50/gpubox.compose.yaml'}"]
+    out = tmp_path / "registry.yaml"
+    # Several hosts need keys for their links: no --keys, no registry.
+    p = run("migrate", *src, "-o", out)
+    assert p.returncode == 1 and "give --keys DIR" in p.stderr
+    assert not out.exists()
+    # Made once, then reused: the public keys stay those of the key files.
+    first, _, _ = migrate(run, tmp_path, *src)
+    again, _, _ = migrate(run, tmp_path, *src, extra=["--force"])
+    assert first["hosts"] == again["hosts"]
+    # A key file of another host is refused.
+    keys = tmp_path / "keys"
+    (keys / "gpubox.key").write_bytes((keys / "mainpc.key").read_bytes())
+    p = run("migrate", *src, "-o", out, "--keys", keys, "--force")
+    assert p.returncode == 1 and "gpubox.key is the key of host mainpc, not gpubox" \
+        in p.stderr
+    # The link port must be free on every host; --link-port moves it.
+    p = run("migrate", *src, "-o", out, "--keys", keys, "--link-port", "5555", "--force")
+    assert p.returncode == 1 and "the link port 5555 is bound or published" in p.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    reg, _, _ = migrate(run, other, *src, extra=["--link-port", "7800"])
+    assert {h["link"] for h in reg["hosts"].values()} == {"tcp://mainpc:7800",
+                                                           "tcp://gpubox:7800"}
+
+
+def test_single_host_needs_no_keys(run, tmp_path):
+    out = tmp_path / "registry.yaml"
+    p = run("migrate", f"mainpc={FLEETS / 'fleet50/mainpc.compose.yaml'}", "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert yaml.safe_load(out.read_text())["hosts"] == {"mainpc": {}}
+    assert not (tmp_path / "keys").exists()
 
 
 def test_never_overwrites_without_force(run, tmp_path):
@@ -201,6 +246,7 @@ def test_every_input_is_reported(run, tmp_path):
     ([], "-o REGISTRY is required"),
     (["-o", "r.yaml"], "no INPUT given"),
     (["h=x.yaml", "-o", "r.yaml", "--port-base", "0"], "--port-base: '0' is not a port"),
+    (["h=x.yaml", "-o", "r.yaml", "--link-port", "x"], "--link-port: 'x' is not a port"),
     (["h=x.yaml", "-o", "r.yaml", "--broker-name", "a_b"], "is not a DNS name"),
     (["h=x.yaml", "-o", "r.yaml", "--address", "nohost"], "expected HOST=ADDR"),
     (["h=x.yaml", "-o", "r.yaml", "--changes", "r.yaml"], "--changes must differ"),

@@ -89,7 +89,7 @@ def test_garbage_never_crashes(run, tmp_path):
         d.mkdir()
         (d / "in.yaml").write_bytes(cases[i])
         host = "" if i % 6 == 5 else "h="  # some agent lists name no host
-        p = run("migrate", f"{host}in.yaml", "-o", "r.yaml", cwd=d)
+        p = run("migrate", f"{host}in.yaml", "-o", "r.yaml", "--keys", "keys", cwd=d)
         assert p.returncode in (0, 1), (i, p.returncode, p.stderr)
         if p.returncode == 0:
             c = run("check", "r.yaml", cwd=d)
