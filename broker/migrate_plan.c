@@ -21,6 +21,7 @@
 
 #include "common.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -192,16 +193,25 @@ static int index_ports(planner *p, char *err, size_t errlen)
     return AB_OK;
 }
 
+/* A DNS name, or an IPv4 address when it is all digits and dots (as the
+ * registry reads a link's host). */
+static bool link_host_valid(const char *s)
+{
+    struct in_addr addr;
+    if (strspn(s, "0123456789.") == strlen(s))
+        return inet_pton(AF_INET, s, &addr) == 1;
+    return mig_dns_name(s);
+}
+
 /* The address other brokers dial host H's link at (and H's broker binds):
- * the first --address given for H, else H's name; it must be a DNS name
- * or an IPv4 address. */
+ * the first usable --address given for H, else H's name. */
 static const char *link_address(const mig_fleet *f, const char *host)
 {
     for (size_t i = 0; i < f->naddresses; i++)
         if (strcmp(f->addresses[i].host, host) == 0 &&
-            mig_dns_name(f->addresses[i].address))
+            link_host_valid(f->addresses[i].address))
             return f->addresses[i].address;
-    return mig_dns_name(host) ? host : NULL;
+    return link_host_valid(host) ? host : NULL;
 }
 
 /* Fleets on several hosts: a link endpoint per host, on a port no agent
