@@ -165,9 +165,41 @@ class Network:
             self.subnet = _free_subnet()
             podman("network", "create", "--subnet", self.subnet, name)
         self.gateway = str(next(self.subnet.hosts()))
+        self.addresses = {}
         # Check what the engine did, not what was asked.
         got = json.loads(podman("network", "inspect", name).stdout)[0]["subnets"]
         assert all(ipaddress.ip_network(s["subnet"]).subnet_of(TEST_SPACE) for s in got), got
+
+    # Containers find each other by name through /etc/hosts entries the
+    # tests add, with fixed addresses: Debian's aardvark-dns (1.4), the
+    # engine's DNS server, at times leaves a container's queries for
+    # another's name unanswered for half a minute after several containers
+    # start (seen under load, with tcpdump). The names and the broker's
+    # behaviour are the same either way; only the engine's lookup differs.
+    # DNS still goes only to the network's own server, so no lookup leaves
+    # the machine.
+    FIRST_HOST = 10  # addresses below are the gateway's and the engine's
+
+    def address(self, name):
+        """The fixed address of container NAME on this network."""
+        if name not in self.addresses:
+            self.addresses[name] = str(self.subnet[self.FIRST_HOST + len(self.addresses)])
+        return self.addresses[name]
+
+    def run_options(self, name):
+        """podman run options: NAME's address, the names of the containers
+        started before it, DNS to the network's server only."""
+        ip = self.address(name)
+        hosts = [f"--add-host={n}:{a}" for n, a in self.addresses.items() if n != name]
+        return ["--ip", ip, "--dns", self.gateway, *hosts]
+
+    def compose_options(self, services):
+        """The same for compose services (an override file's services:)."""
+        for svc in services:
+            self.address(svc)
+        hosts = [f"{n}:{a}" for n, a in self.addresses.items()]
+        return {svc: {"networks": {"default": {"ipv4_address": self.addresses[svc]}},
+                      "extra_hosts": hosts, "dns": [self.gateway]} for svc in services}
 
     def remove(self):
         podman("network", "rm", "-f", self.name, check=False)
@@ -220,7 +252,7 @@ class Run:
         or the CompletedProcess (detach=False, the container removed)."""
         name = self.name(what)
         opts = ["--name", name, "--network", network.name if network else "none",
-                *options]
+                *(network.run_options(name) if network else ()), *options]
         for k, v in (env or {}).items():
             opts += ["-e", f"{k}={v}"]
         for v in volumes:

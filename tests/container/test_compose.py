@@ -5,8 +5,9 @@ the two hosts calling each other across the link.
 
 The example files are used as they are. A small override file only puts
 each host on a network the test created (explicit subnet inside
-198.18.0.0/15) and, until `agentbus health` exists, gives the broker an
-interim health check."""
+198.18.0.0/15), gives the containers fixed addresses and each other's names
+(podman.Network explains why), and, until `agentbus health` exists, gives
+the broker an interim health check."""
 import json
 import re
 import subprocess
@@ -47,21 +48,28 @@ class Host:
         reg = self.dir / "registry.yaml"
         reg.write_text(json.dumps(registry, indent=1))
         reg.chmod(0o644)
-        override = {"networks": {"default": {"external": True, "name": self.net.name}}}
+        local = services_of(registry, self.name)
+        compose_file = COMPOSE_DIR / f"{self.name}.yaml"
+        services = list(yaml.safe_load(compose_file.read_text())["services"])
+        override = {"networks": {"default": {"external": True, "name": self.net.name}},
+                    "services": self.net.compose_options(services)}
         if not pm.HAS_HEALTH:
             # Interim, until issue 8: healthy = a service port accepts.
-            port = next(iter(services_of(registry, self.name).values()))["port"]
-            override["services"] = {"agentbus": {"healthcheck": {"test": [
-                "CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"]}}}
+            port = next(iter(local.values()))["port"]
+            override["services"]["agentbus"]["healthcheck"] = {"test": [
+                "CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"]}
         (self.dir / "override.yaml").write_text(yaml.safe_dump(override))
         env = {"AGENTBUS_IMAGE": self.images["agentbus"], "AGENT_IMAGE": self.images["agent"],
                "REDIS_IMAGE": self.images["redis"], "AGENTBUS_REGISTRY_FILE": str(reg),
                "AGENTBUS_SECRET_KEY": str(key),
                "AGENTBUS_LINK_PUBLISH": f"{self.net.gateway}:{LINK_PORT}"}
         self.compose = pm.Compose(self.api, self.project,
-                                  [COMPOSE_DIR / f"{self.name}.yaml", self.dir / "override.yaml"],
-                                  env)
+                                  [compose_file, self.dir / "override.yaml"], env)
         self.compose.with_health_loop("up", "-d", "--no-build")
+        # Serving: the broker has connected to each of its agents by name.
+        broker = self.compose.container("agentbus")
+        for name in local:
+            pm.wait_log(broker, rf"backend up service={name} ")
         return self.compose
 
     def client_replies(self):
