@@ -13,8 +13,23 @@
  * rounds, each ratio the median of the per-round ratios.  Every reply is
  * compared with its request: a broken path fails the run instead of
  * being measured.
+ *
+ * Then a mixed case: two REP backends of which one client keeps busy
+ * with slow requests (--slow-ms) while --fast-clients send fast ones
+ * (--fast-ms), through zmq_proxy and through agentbusd (with the
+ * registry's built-in dispatch knobs) taking turns; it reports the fast
+ * requests' p50/p99: what a request pays for being stacked behind a long
+ * one at a REP agent.
+ *
+ * Client kinds: every path is driven by raw libzmq REQ clients; with
+ * --header-client 1 the agentbusd path is also driven by clients of
+ * client/agentbus.h (same broker, same blocks and windows, own report
+ * lines), to show what the header costs over a bare REQ socket.
  */
+#define AGENTBUS_IMPLEMENTATION
+#include "agentbus.h"
 #include "common.h"
+#include "registry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,11 +73,19 @@
 /* What this run set out to show (informational, never the exit code). */
 #define GOAL_P50_RATIO 1.05
 #define GOAL_RPS_RATIO 1.0
+#define GOAL_HEADER_P50_RATIO 1.05  /* agentbus.h client / REQ, both via agentbusd */
+#define GOAL_HEADER_RPS_RATIO 0.95
 
 enum mode { MODE_DIRECT, MODE_PROXY, MODE_AGENTBUSD, MODE_COUNT };
 
 static const char *const MODE_OPT[MODE_COUNT] = {"direct", "proxy", "agentbusd"};
 static const char *const MODE_LABEL[MODE_COUNT] = {"direct", "zmq_proxy", "agentbusd"};
+
+/* Who drives a path: a raw libzmq REQ socket (every mode), or an ab_client
+ * of client/agentbus.h (the agentbusd path only, --header-client). */
+enum client_kind { CLIENT_REQ, CLIENT_HEADER };
+
+#define HEADER_LABEL "agentbus.h"
 
 struct opts {
     unsigned modes;          /* bit (1u << enum mode) per mode to run */
@@ -79,6 +102,12 @@ struct opts {
     int timeout_ms;          /* bound on every wait: reply, start, stop */
     int max_inflight;
     int queue_max;
+    double mixed_seconds;    /* 0: no mixed case */
+    int mixed_blocks;
+    int slow_ms, fast_ms;
+    int fast_clients;
+    int pipeline_ms;         /* agentbusd's pipeline_ms; -1: built-in default */
+    int header_client;       /* also drive agentbusd with agentbus.h clients */
     char agentbusd[PATH_MAX];
 };
 
@@ -96,11 +125,13 @@ struct figures {
 struct backend {
     pthread_t thread;
     void *sock;
+    int slow_ms, fast_ms;    /* mixed backends: time taken per request */
 };
 
 struct backends {
     void *ctx;
     int n;                   /* threads started, so a partial start stops */
+    int slow_ms, fast_ms;    /* 0, 0: plain echo */
     struct backend b[MAX_BACKENDS];
     struct endpoints eps;
 };
@@ -133,6 +164,8 @@ struct bench {
     struct backends backends;
     double *samples[MODE_COUNT];   /* --lat-requests round-trip times each */
     struct figures res[MAX_ROUNDS][MODE_COUNT];
+    double *hdr_samples;           /* the same for the agentbus.h client */
+    struct figures hdr[MAX_ROUNDS];
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -295,20 +328,89 @@ static int round_trip(void *s, struct msgbuf *m, char *err)
     return AB_OK;
 }
 
+/* The same round trip through an agentbus.h client. */
+static int header_round_trip(ab_client *c, struct msgbuf *m, int timeout_ms, char *err)
+{
+    ab_msg reply;
+    ab_error e;
+    m->seq++;
+    memcpy(m->body + 8, &m->seq, sizeof m->seq);
+    if (ab_call(c, m->body, m->len, timeout_ms, &reply, &e) != AB_OK)
+        return ab_seterr(err, AB_ERRLEN, "%s", e.message);
+    size_t n = reply.frames[0].size;
+    int same = reply.nframes == 1 && n == m->len && memcmp(reply.frames[0].data, m->body, n) == 0;
+    memcpy(m->reply, reply.frames[0].data, n < m->len + 1 ? n : m->len + 1);
+    ab_msg_free(&reply);
+    if (!same)
+        return reply_mismatch(m, (int)n, err);
+    return AB_OK;
+}
+
+/* One client of either kind. */
+struct conn {
+    enum client_kind kind;
+    void *sock;              /* CLIENT_REQ */
+    ab_client *ab;           /* CLIENT_HEADER: on eps->addr[0], in ctx */
+    int timeout_ms;          /* the deadline of each round trip */
+};
+
+static int conn_open(struct conn *c, enum client_kind kind, void *ctx,
+                     const struct endpoints *eps, int timeout_ms, char *err)
+{
+    ab_options opts = {.zmq_ctx = ctx};
+    ab_error e;
+    *c = (struct conn){.kind = kind, .timeout_ms = timeout_ms};
+    if (kind == CLIENT_REQ)
+        return (c->sock = req_socket(ctx, eps, timeout_ms, err)) ? AB_OK : AB_ERR;
+    c->ab = ab_client_open(eps->addr[0], &opts, &e);
+    return c->ab ? AB_OK : ab_seterr(err, AB_ERRLEN, "%s", e.message);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->sock)
+        zmq_close(c->sock);
+    ab_client_close(c->ab);
+}
+
+static int conn_round_trip(struct conn *c, struct msgbuf *m, char *err)
+{
+    if (c->kind == CLIENT_HEADER)
+        return header_round_trip(c->ab, m, c->timeout_ms, err);
+    return round_trip(c->sock, m, err);
+}
+
 /* ---- echo backends ------------------------------------------------------ */
 
+/* Where a mixed request says whether it is slow ('S') or fast ('F'),
+ * after the client id and sequence number round_trip() stamps. */
+#define MIXED_MARK 16
+#define MIXED_BODY 64
+
+/* How long a mixed backend works on msg (0 for a plain echo backend). */
+static int work_ms(const struct backend *b, zmq_msg_t *msg)
+{
+    if (!b->slow_ms && !b->fast_ms)
+        return 0;
+    const char *body = zmq_msg_data(msg);
+    return zmq_msg_size(msg) > MIXED_MARK && body[MIXED_MARK] == 'S' ? b->slow_ms
+                                                                       : b->fast_ms;
+}
+
 /* Echo one single-frame request; -1 when the socket fails (ETERM at stop). */
-static int echo_one(void *s)
+static int echo_one(const struct backend *b)
 {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    int rc = zmq_msg_recv(&msg, s, 0);
+    int rc = zmq_msg_recv(&msg, b->sock, 0);
     if (rc >= 0 && zmq_msg_more(&msg)) {
         fprintf(stderr, "bench_broker: backend got a multi-frame request\n");
         rc = -1;
     }
+    if (rc >= 0 && work_ms(b, &msg))
+        sleep_ms(work_ms(b, &msg));
     if (rc >= 0)
-        rc = zmq_msg_send(&msg, s, 0);
+        rc = zmq_msg_send(&msg, b->sock, 0);
     zmq_msg_close(&msg);
     return rc < 0 ? -1 : 0;
 }
@@ -316,7 +418,7 @@ static int echo_one(void *s)
 static void *echo_main(void *arg)
 {
     struct backend *b = arg;
-    while (echo_one(b->sock) == 0) {
+    while (echo_one(b) == 0) {
     }
     zmq_close(b->sock);
     return NULL;
@@ -335,6 +437,8 @@ static void backends_stop(struct backends *bk)
 static int backend_start(struct backends *bk, char *err)
 {
     struct backend *b = &bk->b[bk->n];
+    b->slow_ms = bk->slow_ms;
+    b->fast_ms = bk->fast_ms;
     b->sock = bench_socket(bk->ctx, ZMQ_REP, -1, err);
     if (!b->sock)
         return AB_ERR;
@@ -351,7 +455,8 @@ static int backend_start(struct backends *bk, char *err)
     return AB_OK;
 }
 
-/* n REP echo threads, each bound to its own free loopback port. */
+/* n REP echo threads, each bound to its own free loopback port (bk's
+ * slow_ms and fast_ms set beforehand for mixed backends). */
 static int backends_start(struct backends *bk, int n, char *err)
 {
     bk->n = 0;
@@ -445,6 +550,8 @@ static int write_registry(const char *file, int port, const struct endpoints *ep
     for (int i = 0; i < eps->n; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", eps->addr[i]);
     fprintf(f, "]\n");
+    if (o->pipeline_ms >= 0)
+        fprintf(f, "    pipeline_ms: %d\n", o->pipeline_ms);
     if (fclose(f) != 0)
         return ab_seterr(err, AB_ERRLEN, "%s: %s", file, strerror(errno));
     return AB_OK;
@@ -649,13 +756,15 @@ static void summarize(double *v, int n, struct figures *f)
     f->mean_us = sum / n;
 }
 
-/* One path's latency client and the round-trip times it took so far. */
+/* One latency client (a path's, or the agentbus.h one), the round-trip
+ * times it took so far and where its figures go. */
 struct lat_client {
-    enum mode mode;
-    void *sock;
+    const char *label;
+    struct conn conn;
     struct msgbuf m;
     double *samples;
     int n;
+    struct figures *fig;
 };
 
 /* count round trips on c, timed into c->samples when record is set. */
@@ -664,8 +773,8 @@ static int lat_run(struct lat_client *c, int count, int record, char *err)
     char why[AB_ERRLEN];
     for (int i = 0; i < count; i++) {
         double t0 = now_us();
-        if (round_trip(c->sock, &c->m, why) != AB_OK)
-            return ab_seterr(err, AB_ERRLEN, "%s latency: %s", MODE_LABEL[c->mode], why);
+        if (conn_round_trip(&c->conn, &c->m, why) != AB_OK)
+            return ab_seterr(err, AB_ERRLEN, "%s latency: %s", c->label, why);
         if (record)
             c->samples[c->n++] = now_us() - t0;
     }
@@ -675,24 +784,50 @@ static int lat_run(struct lat_client *c, int count, int record, char *err)
 static void lat_close(struct lat_client *c, int n)
 {
     for (int i = 0; i < n; i++) {
-        zmq_close(c[i].sock);
+        conn_close(&c[i].conn);
         msgbuf_free(&c[i].m);
     }
 }
 
-/* A latency client on each of paths[0..n); on failure none is left open. */
-static int lat_open(struct bench *b, const struct path *paths, int n, struct lat_client *c,
-                    char *err)
+/* The agentbusd path when agentbus.h clients are to drive it too. */
+static const struct path *header_path(const struct bench *b, const struct path *paths, int n)
 {
-    for (int i = 0; i < n; i++) {
-        c[i] = (struct lat_client){.mode = paths[i].mode, .samples = b->samples[paths[i].mode]};
-        c[i].sock = req_socket(b->ctx, &paths[i].lat, b->o->timeout_ms, err);
-        if (c[i].sock && msgbuf_init(&c[i].m, (size_t)b->o->body_bytes, 0, err) == AB_OK)
-            continue;
-        if (c[i].sock)
-            zmq_close(c[i].sock);
-        lat_close(c, i);
+    for (int i = 0; b->o->header_client && i < n; i++)
+        if (paths[i].mode == MODE_AGENTBUSD)
+            return &paths[i];
+    return NULL;
+}
+
+/* Open *c as a latency client of kind on eps; nothing is left open on failure. */
+static int lat_open_one(struct bench *b, struct lat_client *c, enum client_kind kind,
+                        const struct endpoints *eps, char *err)
+{
+    if (conn_open(&c->conn, kind, b->ctx, eps, b->o->timeout_ms, err) != AB_OK)
         return AB_ERR;
+    if (msgbuf_init(&c->m, (size_t)b->o->body_bytes, 0, err) == AB_OK)
+        return AB_OK;
+    conn_close(&c->conn);
+    return AB_ERR;
+}
+
+/* A latency client on each of paths[0..n), plus an agentbus.h one on the
+ * agentbusd path (*count says how many); on failure none is left open. */
+static int lat_open(struct bench *b, const struct path *paths, int n, int r,
+                    struct lat_client *c, int *count, char *err)
+{
+    const struct path *hp = header_path(b, paths, n);
+    *count = n + (hp != NULL);
+    for (int i = 0; i < *count; i++) {
+        enum mode m = i < n ? paths[i].mode : MODE_AGENTBUSD;
+        c[i] = i < n ? (struct lat_client){.label = MODE_LABEL[m], .samples = b->samples[m],
+                                           .fig = &b->res[r][m]}
+                     : (struct lat_client){.label = HEADER_LABEL, .samples = b->hdr_samples,
+                                           .fig = &b->hdr[r]};
+        if (lat_open_one(b, &c[i], i < n ? CLIENT_REQ : CLIENT_HEADER,
+                         i < n ? &paths[i].lat : &hp->lat, err) != AB_OK) {
+            lat_close(c, i);
+            return AB_ERR;
+        }
     }
     return AB_OK;
 }
@@ -717,16 +852,17 @@ static int lat_interleave(const struct opts *o, struct lat_client *c, int n, cha
     return AB_OK;
 }
 
-/* Latency figures of round r for each of paths[0..n). */
+/* Latency figures of round r for each of paths[0..n) (and agentbus.h). */
 static int measure_latency(struct bench *b, const struct path *paths, int n, int r, char *err)
 {
-    struct lat_client c[MODE_COUNT];
-    if (lat_open(b, paths, n, c, err) != AB_OK)
+    struct lat_client c[MODE_COUNT + 1];
+    int count;
+    if (lat_open(b, paths, n, r, c, &count, err) != AB_OK)
         return AB_ERR;
-    int rc = lat_interleave(b->o, c, n, err);
-    lat_close(c, n);
-    for (int i = 0; rc == AB_OK && i < n; i++)
-        summarize(c[i].samples, c[i].n, &b->res[r][c[i].mode]);
+    int rc = lat_interleave(b->o, c, count, err);
+    lat_close(c, count);
+    for (int i = 0; rc == AB_OK && i < count; i++)
+        summarize(c[i].samples, c[i].n, c[i].fig);
     return rc;
 }
 
@@ -738,6 +874,7 @@ enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
 struct load {
     void *ctx;
     const struct endpoints *eps;
+    enum client_kind kind;
     const struct opts *o;
     atomic_int phase;
     atomic_int failed;
@@ -761,7 +898,7 @@ static void load_fail(struct load *l, const char *err)
 }
 
 /* Round trips back to back until told to stop or any client fails. */
-static int client_loop(struct client *c, void *s, char *err)
+static int client_loop(struct client *c, struct conn *s, char *err)
 {
     struct load *l = c->load;
     struct msgbuf m;
@@ -769,7 +906,7 @@ static int client_loop(struct client *c, void *s, char *err)
     if (rc != AB_OK)
         return AB_ERR;
     while (rc == AB_OK && atomic_load(&l->phase) != PHASE_STOP && !atomic_load(&l->failed)) {
-        rc = round_trip(s, &m, err);
+        rc = conn_round_trip(s, &m, err);
         if (rc == AB_OK && atomic_load(&l->phase) == PHASE_MEASURE)
             c->done++;
     }
@@ -780,12 +917,16 @@ static int client_loop(struct client *c, void *s, char *err)
 static void *client_main(void *arg)
 {
     struct client *c = arg;
+    struct load *l = c->load;
+    struct conn s;
     char err[AB_ERRLEN];
-    void *s = req_socket(c->load->ctx, c->load->eps, c->load->o->timeout_ms, err);
-    if (!s || client_loop(c, s, err) != AB_OK)
-        load_fail(c->load, err);
-    if (s)
-        zmq_close(s);
+    if (conn_open(&s, l->kind, l->ctx, l->eps, l->o->timeout_ms, err) != AB_OK) {
+        load_fail(l, err);
+        return NULL;
+    }
+    if (client_loop(c, &s, err) != AB_OK)
+        load_fail(l, err);
+    conn_close(&s);
     return NULL;
 }
 
@@ -819,13 +960,13 @@ struct tally {
     double us;
 };
 
-/* One window: --clients fresh clients on eps, warmed up, then counted for
- * seconds; adds to t. */
-static int throughput_window(struct bench *b, const struct endpoints *eps, double seconds,
-                             struct tally *t, char *err)
+/* One window: --clients fresh clients of kind on eps, warmed up, then
+ * counted for seconds; adds to t. */
+static int throughput_window(struct bench *b, const struct endpoints *eps, enum client_kind kind,
+                             double seconds, struct tally *t, char *err)
 {
     static struct client clients[MAX_CLIENTS];
-    struct load l = {.ctx = b->ctx, .eps = eps, .o = b->o, .phase = PHASE_WARMUP};
+    struct load l = {.ctx = b->ctx, .eps = eps, .kind = kind, .o = b->o, .phase = PHASE_WARMUP};
     pthread_mutex_init(&l.mu, NULL);
     int started = start_clients(&l, clients);
     if (!l.failed)
@@ -854,15 +995,23 @@ static int round_order(const struct opts *o, int r, enum mode *order)
     return n;
 }
 
-/* Bring up a path per mode of order[0..n); *up counts those started. */
-static int start_paths(struct bench *b, const enum mode *order, int n, struct path *paths,
-                       int *up, char *err)
+/* Bring up a path per mode of order[0..n) in front of backends, with
+ * options o; *up counts those started. */
+static int start_paths_of(struct bench *b, const enum mode *order, int n,
+                          const struct endpoints *backends, const struct opts *o,
+                          struct path *paths, int *up, char *err)
 {
     char why[AB_ERRLEN];
     for (*up = 0; *up < n; (*up)++)
-        if (path_start(&paths[*up], order[*up], &b->backends.eps, b->o, why) != AB_OK)
+        if (path_start(&paths[*up], order[*up], backends, o, why) != AB_OK)
             return ab_seterr(err, AB_ERRLEN, "starting %s: %s", MODE_LABEL[order[*up]], why);
     return AB_OK;
+}
+
+static int start_paths(struct bench *b, const enum mode *order, int n, struct path *paths,
+                       int *up, char *err)
+{
+    return start_paths_of(b, order, n, &b->backends.eps, b->o, paths, up, err);
 }
 
 /* Tear down paths[0..n); a failure becomes the result unless rc already
@@ -877,30 +1026,37 @@ static int stop_paths(struct bench *b, struct path *paths, int n, int rc, char *
 }
 
 /* Throughput windows of --seconds / --tput-blocks take turns on the paths
- * (who goes first rotates), like the latency blocks; t[i] sums path i's. */
+ * (who goes first rotates), like the latency blocks; t[i] sums path i's,
+ * t[n] the agentbus.h clients' on the agentbusd path (with --header-client). */
 static int throughput_interleave(struct bench *b, const struct path *paths, int n,
                                  struct tally *t, char *err)
 {
     char why[AB_ERRLEN];
+    const struct path *hp = header_path(b, paths, n);
+    int slots = n + (hp != NULL);
     double window = b->o->seconds / b->o->tput_blocks;
     for (int blk = 0; blk < b->o->tput_blocks; blk++) {
-        for (int j = 0; j < n; j++) {
-            int i = (blk + j) % n;
-            if (throughput_window(b, &paths[i].tput, window, &t[i], why) != AB_OK)
-                return ab_seterr(err, AB_ERRLEN, "%s throughput: %s", MODE_LABEL[paths[i].mode],
-                                 why);
+        for (int j = 0; j < slots; j++) {
+            int i = (blk + j) % slots;
+            const struct path *p = i < n ? &paths[i] : hp;
+            if (throughput_window(b, &p->tput, i < n ? CLIENT_REQ : CLIENT_HEADER, window, &t[i],
+                                  why) != AB_OK)
+                return ab_seterr(err, AB_ERRLEN, "%s throughput: %s",
+                                 i < n ? MODE_LABEL[p->mode] : HEADER_LABEL, why);
         }
     }
     return AB_OK;
 }
 
-/* Throughput figures of round r for each of paths[0..n), and agentbusd's
- * memory right after, while it still holds its peak. */
+/* Throughput figures of round r for each of paths[0..n) (and agentbus.h),
+ * and agentbusd's memory right after, while it still holds its peak. */
 static int measure_throughput(struct bench *b, const struct path *paths, int n, int r, char *err)
 {
-    struct tally t[MODE_COUNT] = {{0}};
+    struct tally t[MODE_COUNT + 1] = {{0}};
     if (throughput_interleave(b, paths, n, t, err) != AB_OK)
         return AB_ERR;
+    if (header_path(b, paths, n))
+        b->hdr[r].rps = (double)t[n].done / (t[n].us / 1e6);
     for (int i = 0; i < n; i++) {
         struct figures *f = &b->res[r][paths[i].mode];
         f->rps = (double)t[i].done / (t[i].us / 1e6);
@@ -910,10 +1066,11 @@ static int measure_throughput(struct bench *b, const struct path *paths, int n, 
     return AB_OK;
 }
 
-static void print_progress(int round, const struct opts *o, enum mode m, const struct figures *f)
+static void print_progress(int round, const struct opts *o, const char *label,
+                           const struct figures *f)
 {
     printf("round %d/%d %-10s p50 %8.1f us  p99 %8.1f us  mean %8.1f us  %10.0f req/s\n",
-           round + 1, o->rounds, MODE_LABEL[m], f->p50_us, f->p99_us, f->mean_us, f->rps);
+           round + 1, o->rounds, label, f->p50_us, f->p99_us, f->mean_us, f->rps);
     fflush(stdout);
 }
 
@@ -933,8 +1090,185 @@ static int run_round(struct bench *b, int r, char *err)
     if (stop_paths(b, paths, up, rc, why) != AB_OK)
         return ab_seterr(err, AB_ERRLEN, "round %d: %s", r + 1, why);
     for (int i = 0; i < n; i++)
-        print_progress(r, b->o, order[i], &b->res[r][order[i]]);
+        print_progress(r, b->o, MODE_LABEL[order[i]], &b->res[r][order[i]]);
+    if (header_path(b, paths, n))
+        print_progress(r, b->o, HEADER_LABEL, &b->hdr[r]);
     return AB_OK;
+}
+
+/* ---- mixed slow/fast ----------------------------------------------------- */
+
+/* The fast requests' round-trip times of one path, over all its blocks. */
+struct sample_set {
+    double *v;
+    size_t n, cap;
+    uint64_t slow_done;
+};
+
+static int sample_add(struct sample_set *set, double us)
+{
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 4096;
+        double *v = realloc(set->v, cap * sizeof *v);
+        if (!v)
+            return AB_ERR;
+        set->v = v;
+        set->cap = cap;
+    }
+    set->v[set->n++] = us;
+    return AB_OK;
+}
+
+/* One client of the mixed case; a fast one keeps its round-trip times. */
+struct mixed_client {
+    pthread_t thread;
+    struct load *load;
+    int id, slow;
+    struct sample_set lat;
+};
+
+static int mixed_loop(struct mixed_client *c, void *s, char *err)
+{
+    struct load *l = c->load;
+    struct msgbuf m;
+    int rc = msgbuf_init(&m, MIXED_BODY, c->id, err);
+    if (rc != AB_OK)
+        return AB_ERR;
+    m.body[MIXED_MARK] = c->slow ? 'S' : 'F';
+    while (rc == AB_OK && atomic_load(&l->phase) != PHASE_STOP && !atomic_load(&l->failed)) {
+        double t0 = now_us();
+        rc = round_trip(s, &m, err);
+        if (rc == AB_OK && c->slow)
+            c->lat.slow_done++;
+        else if (rc == AB_OK && sample_add(&c->lat, now_us() - t0) != AB_OK)
+            rc = ab_seterr(err, AB_ERRLEN, "out of memory for samples");
+    }
+    msgbuf_free(&m);
+    return rc;
+}
+
+static void *mixed_main(void *arg)
+{
+    struct mixed_client *c = arg;
+    char err[AB_ERRLEN];
+    void *s = req_socket(c->load->ctx, c->load->eps, c->load->o->timeout_ms, err);
+    if (!s || mixed_loop(c, s, err) != AB_OK)
+        load_fail(c->load, err);
+    if (s)
+        zmq_close(s);
+    return NULL;
+}
+
+/* One window of the mixed load on eps: client 0 slow, the others fast;
+ * their results are added to set. */
+static int mixed_window(struct bench *b, const struct endpoints *eps, double seconds,
+                        struct sample_set *set, char *err)
+{
+    static struct mixed_client clients[MAX_CLIENTS];
+    struct load l = {.ctx = b->ctx, .eps = eps, .o = b->o, .phase = PHASE_MEASURE};
+    int n = b->o->fast_clients + 1, started = 0;
+    pthread_mutex_init(&l.mu, NULL);
+    for (; started < n; started++) {
+        clients[started] = (struct mixed_client){.load = &l, .id = started + 1,
+                                                 .slow = started == 0};
+        if (pthread_create(&clients[started].thread, NULL, mixed_main, &clients[started])) {
+            load_fail(&l, "pthread_create failed for a client");
+            break;
+        }
+    }
+    if (!l.failed)
+        sleep_ms(seconds * 1000);
+    atomic_store(&l.phase, PHASE_STOP);
+    for (int i = 0; i < started; i++) {
+        struct mixed_client *c = &clients[i];
+        pthread_join(c->thread, NULL);
+        set->slow_done += c->lat.slow_done;
+        for (size_t k = 0; k < c->lat.n && !l.failed; k++)
+            if (sample_add(set, c->lat.v[k]) != AB_OK)
+                load_fail(&l, "out of memory for samples");
+        free(c->lat.v);
+    }
+    pthread_mutex_destroy(&l.mu);
+    return l.failed ? ab_seterr(err, AB_ERRLEN, "%s", l.err) : AB_OK;
+}
+
+/* The paths of the mixed case: zmq_proxy and agentbusd, as selected. */
+static int mixed_modes(const struct opts *o, enum mode *modes)
+{
+    int n = 0;
+    for (enum mode m = MODE_PROXY; m <= MODE_AGENTBUSD; m++)
+        if (o->modes & (1u << m))
+            modes[n++] = m;
+    return n;
+}
+
+/* Blocks of --mixed-seconds / --mixed-blocks that the paths take turns in. */
+static int mixed_interleave(struct bench *b, struct path *paths, int n,
+                            struct sample_set *sets, char *err)
+{
+    char why[AB_ERRLEN];
+    double window = b->o->mixed_seconds / b->o->mixed_blocks;
+    for (int blk = 0; blk < b->o->mixed_blocks; blk++) {
+        for (int j = 0; j < n; j++) {
+            int i = (blk + j) % n;
+            if (mixed_window(b, &paths[i].lat, window, &sets[i], why) != AB_OK)
+                return ab_seterr(err, AB_ERRLEN, "%s mixed: %s", MODE_LABEL[paths[i].mode], why);
+        }
+    }
+    return AB_OK;
+}
+
+static void print_mixed(const struct bench *b, const struct path *paths, int n,
+                        struct sample_set *sets)
+{
+    const struct opts *o = b->o;
+    struct figures f[MODE_COUNT];
+    printf("\nmixed slow/fast: 2 REP backends, 1 client of %d ms requests and %d clients of "
+           "%d ms ones, %g s per path in %d blocks\n%-22s %12s %12s %12s %12s\n",
+           o->slow_ms, o->fast_clients, o->fast_ms, o->mixed_seconds, o->mixed_blocks,
+           "mode", "fast p50 ms", "fast p99 ms", "fast reqs", "slow reqs");
+    for (int i = 0; i < n; i++) {
+        summarize(sets[i].v, (int)sets[i].n, &f[i]);
+        printf("%-22s %12.1f %12.1f %12zu %12llu\n", MODE_LABEL[paths[i].mode],
+               f[i].p50_us / 1000, f[i].p99_us / 1000, sets[i].n,
+               (unsigned long long)sets[i].slow_done);
+    }
+    if (n == 2)
+        printf("%-22s %12.3f %12.3f\n", "agentbusd/zmq_proxy", f[1].p50_us / f[0].p50_us,
+               f[1].p99_us / f[0].p99_us);
+}
+
+/* The mixed case (after the rounds): its own two backends, both paths
+ * up, the load in blocks they take turns in. agentbusd runs with the
+ * registry's built-in max_inflight and queue_max: the defaults are what
+ * is measured. */
+static int run_mixed(struct bench *b, char *err)
+{
+    struct backends mixed = {.slow_ms = b->o->slow_ms, .fast_ms = b->o->fast_ms};
+    struct opts mo = *b->o;
+    struct path paths[2];
+    struct sample_set sets[2] = {{0}};
+    enum mode modes[2];
+    char why[AB_ERRLEN];
+    int up = 0, n = mixed_modes(b->o, modes), rc;
+    if (n == 0 || b->o->mixed_seconds <= 0)
+        return AB_OK;
+    mo.max_inflight = REG_DEFAULT_MAX_INFLIGHT;
+    mo.queue_max = REG_DEFAULT_QUEUE_MAX;
+    if (backends_start(&mixed, 2, err) != AB_OK)
+        return AB_ERR;
+    rc = start_paths_of(b, modes, n, &mixed.eps, &mo, paths, &up, why);
+    if (rc == AB_OK)
+        rc = mixed_interleave(b, paths, n, sets, why);
+    rc = stop_paths(b, paths, up, rc, why);
+    backends_stop(&mixed);
+    if (rc == AB_OK && sets[0].n && (n < 2 || sets[1].n))
+        print_mixed(b, paths, n, sets);
+    else if (rc == AB_OK)
+        rc = ab_seterr(why, AB_ERRLEN, "no fast request completed");
+    for (int i = 0; i < n; i++)
+        free(sets[i].v);
+    return rc == AB_OK ? AB_OK : ab_seterr(err, AB_ERRLEN, "mixed case: %s", why);
 }
 
 /* ---- report ------------------------------------------------------------- */
@@ -1024,6 +1358,39 @@ static void print_goals(const struct bench *b)
            p50 <= GOAL_P50_RATIO && rps >= GOAL_RPS_RATIO ? "goals met" : "goals NOT met");
 }
 
+/* Median over rounds of the agentbus.h client's metric mt, or of its
+ * ratio to the REQ client's on the same broker (taken per round). */
+static double header_median(const struct bench *b, const struct metric *mt, int ratio)
+{
+    double v[MAX_ROUNDS];
+    for (int r = 0; r < b->o->rounds; r++) {
+        v[r] = field_at(&b->hdr[r], mt->off);
+        if (ratio)
+            v[r] /= field_at(&b->res[r][MODE_AGENTBUSD], mt->off);
+    }
+    return median(v, b->o->rounds);
+}
+
+/* The agentbus.h client against the REQ client, both through agentbusd. */
+static void print_header_client(const struct bench *b)
+{
+    static const char *const label[2] = {HEADER_LABEL " client", HEADER_LABEL "/REQ"};
+    printf("\n%s client against REQ, both through agentbusd (same broker, same run)\n",
+           HEADER_LABEL);
+    for (int ratio = 0; ratio < 2; ratio++) {
+        printf("%-22s", label[ratio]);
+        for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
+            printf(ratio ? " %12.3f" : " %12.1f", header_median(b, &METRICS[i], ratio));
+        printf("\n");
+    }
+    double p50 = header_median(b, &METRICS[0], 1), rps = header_median(b, &METRICS[3], 1);
+    int met = p50 <= GOAL_HEADER_P50_RATIO && rps >= GOAL_HEADER_RPS_RATIO;
+    printf("goals (%s/REQ): p50 ratio %.3f <= %.2f %s; req/s ratio %.3f >= %.2f %s => %s\n",
+           HEADER_LABEL, p50, GOAL_HEADER_P50_RATIO, p50 <= GOAL_HEADER_P50_RATIO ? "met" : "MISSED",
+           rps, GOAL_HEADER_RPS_RATIO, rps >= GOAL_HEADER_RPS_RATIO ? "met" : "MISSED",
+           met ? "goals met" : "goals NOT met");
+}
+
 static void report(const struct bench *b)
 {
     printf("\nmedians over %d round(s)\n%-22s", b->o->rounds, "mode");
@@ -1039,6 +1406,8 @@ static void report(const struct bench *b)
     print_memory(b);
     if (has_mode(b, MODE_PROXY))
         print_goals(b);
+    if (b->o->header_client)
+        print_header_client(b);
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -1071,6 +1440,17 @@ static const struct optspec OPTSPECS[] = {
     OPT("timeout-ms", KIND_INT, timeout_ms, 1, MAX_TIMEOUT_MS, "bound on every wait (reply, start, stop)"),
     OPT("max-inflight", KIND_INT, max_inflight, 1, MAX_INFLIGHT, "agentbusd max_inflight per backend"),
     OPT("queue-max", KIND_INT, queue_max, 1, MAX_INFLIGHT, "agentbusd queue_max of the service"),
+    OPT("mixed-seconds", KIND_SECONDS, mixed_seconds, 0, MAX_SECONDS,
+        "mixed slow/fast case: time per path (0: skip it)"),
+    OPT("mixed-blocks", KIND_INT, mixed_blocks, 1, MAX_BLOCKS, "blocks that time is split in"),
+    OPT("slow-ms", KIND_INT, slow_ms, 1, MAX_TIMEOUT_MS, "mixed case: a slow request's time"),
+    OPT("fast-ms", KIND_INT, fast_ms, 0, MAX_TIMEOUT_MS, "mixed case: a fast request's time"),
+    OPT("fast-clients", KIND_INT, fast_clients, 1, MAX_CLIENTS - 1,
+        "mixed case: clients of fast requests (one more sends slow ones)"),
+    OPT("pipeline-ms", KIND_INT, pipeline_ms, -1, MAX_TIMEOUT_MS,
+        "agentbusd pipeline_ms (-1: the registry's built-in default)"),
+    OPT("header-client", KIND_INT, header_client, 0, 1,
+        "1: also drive agentbusd with agentbus.h clients"),
     OPT("agentbusd", KIND_PATH, agentbusd, 0, 0, "agentbusd binary"),
 };
 
@@ -1086,7 +1466,9 @@ static void opts_default(struct opts *o)
     *o = (struct opts){.modes = (1u << MODE_COUNT) - 1, .rounds = 3, .lat_requests = 20000,
                        .lat_warmup = 2000, .lat_blocks = 20, .seconds = 3, .tput_blocks = 6, .warmup_seconds = 0.25, .clients = 32,
                        .backends = 4, .body_bytes = 512, .timeout_ms = 5000,
-                       .max_inflight = 64, .queue_max = 4096};
+                       .max_inflight = 64, .queue_max = 4096, .mixed_seconds = 6,
+                       .mixed_blocks = 3, .slow_ms = 400, .fast_ms = 1, .fast_clients = 4,
+                       .pipeline_ms = -1, .header_client = 1};
     snprintf(o->agentbusd, sizeof o->agentbusd, "%s/../broker/agentbusd", exe);
 }
 
@@ -1109,7 +1491,8 @@ static void usage(FILE *out)
     struct opts d;
     opts_default(&d);
     fprintf(out, "usage: bench_broker [options]\n"
-                 "Measures direct REQ->REP, zmq_proxy and agentbusd on the same workload.\n");
+                 "Measures direct REQ->REP, zmq_proxy and agentbusd on the same workload\n"
+                 "(and, through agentbusd, the agentbus.h client against REQ).\n");
     for (size_t i = 0; i < AB_ARRAY_LEN(OPTSPECS); i++) {
         fprintf(out, "  --%-16s %s (default ", OPTSPECS[i].name, OPTSPECS[i].help);
         print_value(out, &OPTSPECS[i], &d);
@@ -1205,6 +1588,7 @@ static void free_samples(struct bench *b)
 {
     for (int m = 0; m < MODE_COUNT; m++)
         free(b->samples[m]);
+    free(b->hdr_samples);
 }
 
 static int run(struct bench *b, char *err)
@@ -1214,6 +1598,8 @@ static int run(struct bench *b, char *err)
         b->samples[m] = malloc(sizeof *b->samples[m] * (size_t)b->o->lat_requests);
         rc = b->samples[m] ? rc : ab_seterr(err, AB_ERRLEN, "out of memory for samples");
     }
+    b->hdr_samples = malloc(sizeof *b->hdr_samples * (size_t)b->o->lat_requests);
+    rc = b->hdr_samples ? rc : ab_seterr(err, AB_ERRLEN, "out of memory for samples");
     b->ctx = rc == AB_OK ? zmq_ctx_new() : NULL;
     if (rc == AB_OK && !b->ctx)
         rc = zmq_fail(err, "zmq_ctx_new");
@@ -1221,6 +1607,10 @@ static int run(struct bench *b, char *err)
         rc = run_rounds(b, err);
         backends_stop(&b->backends);
     }
+    if (rc == AB_OK)
+        report(b);
+    if (rc == AB_OK)
+        rc = run_mixed(b, err);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
     free_samples(b);
@@ -1248,6 +1638,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_broker: FAILED: %s\n", err);
         return 1;
     }
-    report(&b);
     return 0;
 }

@@ -27,29 +27,59 @@ static void on_zsock_closed(zsock *zs);
 static void on_reply(zsock *zs, msgv *m)
 {
     backend *be = zs->data;
+    conn_read(&be->conns, m);
     svc_on_reply(be->svc, be, m);
 }
 
-/* Monitor messages are [event u16 + value u32][endpoint]. */
+/* Up once connected and the DEALER can send (see backend.h). Called on
+ * every wake of the DEALER (a pipe attaching is a command that wakes it)
+ * and on every monitor event. */
+static void check_up(backend *be)
+{
+    if (be->up || be->fd < 0 || !(zsock_events(&be->dealer) & ZMQ_POLLOUT))
+        return;
+    be->up = 1;
+    log_info("backend up service=%s endpoint=%s", be->svc->name, be->endpoint);
+    svc_dispatch(be->svc);
+}
+
+static void on_dealer_wake(zsock *zs) { check_up(zs->data); }
+
+static void on_disconnected(backend *be, int fd)
+{
+    conn_gone(&be->conns, fd);
+    if (fd != be->fd)
+        return;
+    be->fd = -1;
+    be->zombies = 0; /* whatever it was working on died with it */
+    if (!be->up)
+        return;
+    be->up = 0;
+    log_warn("backend down service=%s endpoint=%s inflight=%d", be->svc->name,
+             be->endpoint, be->inflight);
+    /* Replies that made it here before the drop are real replies. */
+    zsock_drain(&be->dealer, -1);
+    svc_backend_lost(be->svc, be, "disconnected before replying");
+}
+
 static void on_monitor(zsock *zs, msgv *m)
 {
     backend *be = zs->data;
-    uint16_t event;
-    if (m->n < 1 || msgv_size(m, 0) < sizeof event)
+    int event, value;
+    if (zsock_monitor_event(m, &event, &value) != AB_OK)
         return;
-    memcpy(&event, msgv_data(m, 0), sizeof event);
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        be->up = 1;
-        log_info("backend up service=%s endpoint=%s", be->svc->name, be->endpoint);
-        svc_dispatch(be->svc);
-    } else if (event == ZMQ_EVENT_DISCONNECTED && be->up) {
-        be->up = 0;
-        log_warn("backend down service=%s endpoint=%s inflight=%d",
-                 be->svc->name, be->endpoint, be->inflight);
-        /* Replies that made it here before the drop are real replies. */
-        zsock_drain(&be->dealer);
-        svc_backend_lost(be->svc, be, "disconnected before replying");
+    if (event == ZMQ_EVENT_CONNECTED) {
+        be->fd = value;
+        conn_accepted(&be->conns, value);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        conn_handshaken(&be->conns, value);
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        on_disconnected(be, value);
+    } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+        log_debug("backend retry service=%s endpoint=%s in_ms=%d", be->svc->name,
+                  be->endpoint, value);
     }
+    check_up(be);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -59,19 +89,56 @@ static void on_retry(uv_timer_t *t)
     svc_dispatch(be->svc);
 }
 
+/* The largest partial reply a backend may hold: a whole reply at the
+ * limits in force, with the request id, delimiter and every header. */
+static size_t guard_bound(const conn_set *s)
+{
+    const backend *be = s->owner;
+    const reg_service *cfg = be->svc->cfg;
+    size_t frames = (size_t)cfg->max_frames + BACKEND_REPLY_EXTRA;
+    return cfg->max_msg_bytes + REQ_ID_LEN + frames * MSGV_MAX_HEADER + GUARD_SLACK;
+}
+
+static void guard_describe(const conn_set *s, char *buf, size_t len)
+{
+    const backend *be = s->owner;
+    ab_strfmt(buf, len, "service=%s backend=%s", be->svc->name, be->endpoint);
+}
+
+static void guard_cut(conn_set *s, guard_reason why)
+{
+    backend *be = s->owner;
+    svc_count_cut(be->svc, why);
+}
+
+static const conn_ops backend_conn_ops = {
+    .bound = guard_bound,
+    .describe = guard_describe,
+    .cut = guard_cut,
+};
+
 /* Socket options for the DEALER facing one backend. IMMEDIATE makes a send
  * fail instead of queueing for a backend that is not connected, and drops
  * queued requests when it disconnects, so nothing is delivered to a
- * restarted backend long after the client got its error. */
-static int set_dealer_options(void *sock, const reg_service *cfg)
+ * restarted backend long after the client got its error. An absent backend
+ * is retried after 100 ms, then twice as long each time up to
+ * --reconnect-max-ms. Options are copied into each connection when it is
+ * made, so none may depend on a knob a reload can raise: the frame ceiling
+ * is fixed (see front.c), and so is the send queue's, above any
+ * max_inflight (which is what bounds the requests a backend holds). */
+static int set_dealer_options(void *sock, const reg_service *cfg,
+                              const broker_opts *o)
 {
     int one = 1, zero = 0;
-    int hwm = cfg->max_inflight * 2 > 1000 ? cfg->max_inflight * 2 : 1000;
-    int64_t maxmsg = (int64_t)cfg->max_msg_bytes * 2;
+    int hwm = 2 * REG_MAX_INFLIGHT_MAX;
+    int64_t ceiling = REG_MAX_MSG_BYTES_MAX;
     int rc = zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one);
     rc |= zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     rc |= zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    rc |= zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    rc |= zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &ceiling, sizeof ceiling);
+    rc |= zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &o->partial_ms, sizeof o->partial_ms);
+    rc |= zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &o->reconnect_max_ms,
+                         sizeof o->reconnect_max_ms);
     if (cfg->heartbeat_ms > 0) {
         int timeout = cfg->heartbeat_ms * 3;
         rc |= zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &cfg->heartbeat_ms,
@@ -85,12 +152,14 @@ static int set_dealer_options(void *sock, const reg_service *cfg)
 static int open_dealer(backend *be, broker *br, const reg_service *cfg,
                        char *err, size_t errlen)
 {
-    size_t frames = (size_t)cfg->max_frames + BACKEND_REPLY_EXTRA;
+    size_t frames = REG_MAX_FRAMES_MAX + BACKEND_REPLY_EXTRA;
     if (zsock_init(&br->sched, &be->dealer, br->zctx, ZMQ_DEALER, frames,
                    err, errlen) != AB_OK)
         return AB_ERR;
     be->dealer.data = be;
-    if (set_dealer_options(be->dealer.sock, cfg) != AB_OK) {
+    be->dealer.want_srcfd = 1;
+    be->dealer.on_wake = on_dealer_wake;
+    if (set_dealer_options(be->dealer.sock, cfg, &br->opts) != AB_OK) {
         ab_seterr(err, errlen, "backend %s: options: %s", be->endpoint,
                   zmq_strerror(errno));
         zsock_discard(&be->dealer);
@@ -99,23 +168,15 @@ static int open_dealer(backend *be, broker *br, const reg_service *cfg,
     return AB_OK;
 }
 
-/* Wire a monitor PAIR to the dealer on a per-backend inproc address. */
+/* Wire a monitor PAIR to the dealer. */
 static int open_monitor(backend *be, broker *br, char *err, size_t errlen)
 {
-    static unsigned long seq;
-    char addr[64];
-    snprintf(addr, sizeof addr, "inproc://agentbus-monitor-%lu", ++seq);
-    if (zmq_socket_monitor(be->dealer.sock, addr,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
-        return ab_seterr(err, errlen, "zmq_socket_monitor: %s", zmq_strerror(errno));
-    if (zsock_init(&br->sched, &be->monitor, br->zctx, ZMQ_PAIR, 2, err, errlen) != AB_OK)
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                 ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
+    if (zsock_monitor_open(&br->sched, &be->monitor, br->zctx, &be->dealer,
+                           events, err, errlen) != AB_OK)
         return AB_ERR;
     be->monitor.data = be;
-    if (zmq_connect(be->monitor.sock, addr) != 0) {
-        ab_seterr(err, errlen, "monitor connect: %s", zmq_strerror(errno));
-        zsock_discard(&be->monitor);
-        return AB_ERR;
-    }
     return AB_OK;
 }
 
@@ -134,8 +195,8 @@ static int open_sockets(backend *be, broker *br, char *err, size_t errlen)
     }
     if (zmq_connect(be->dealer.sock, be->endpoint) != 0) {
         ab_seterr(err, errlen, "backend %s: %s", be->endpoint, zmq_strerror(errno));
+        zsock_discard(&be->dealer); /* the monitored one first */
         zsock_discard(&be->monitor);
-        zsock_discard(&be->dealer);
         return AB_ERR;
     }
     return AB_OK;
@@ -147,21 +208,22 @@ static int open_sockets(backend *be, broker *br, char *err, size_t errlen)
 static int start_watching(backend *be, broker *br, char *err, size_t errlen)
 {
     if (zsock_start(&be->dealer, on_reply, err, errlen) != AB_OK) {
+        zsock_discard(&be->dealer); /* the monitored one first */
         zsock_discard(&be->monitor);
-        zsock_discard(&be->dealer);
         free(be->endpoint);
         free(be);
         return AB_ERR;
     }
     if (zsock_start(&be->monitor, on_monitor, err, errlen) != AB_OK) {
-        zsock_discard(&be->monitor);
         be->open_handles = 1;
-        zsock_close(&be->dealer, on_zsock_closed);
+        zsock_close(&be->dealer, on_zsock_closed); /* stops its monitor */
+        zsock_discard(&be->monitor);
         return AB_ERR;
     }
     uv_timer_init(br->loop, &be->retry);
     be->retry.data = be;
     be->open_handles = 3;
+    conn_set_init(&be->conns, &br->guard, &be->dealer, &backend_conn_ops, be, 0);
     return AB_OK;
 }
 
@@ -174,6 +236,7 @@ int backend_open(service *svc, const char *endpoint, backend **out,
         return ab_seterr(err, errlen, "out of memory");
     }
     be->svc = svc;
+    be->fd = -1;
     ab_list_init(&be->inflight_list);
     if (open_sockets(be, svc->br, err, errlen) != AB_OK) {
         free(be->endpoint);
@@ -186,23 +249,41 @@ int backend_open(service *svc, const char *endpoint, backend **out,
     return AB_OK;
 }
 
-int backend_send(backend *be, request *r)
+/* Requests be is busy with now: in flight, and zombies until they expire. */
+static int busy(const backend *be, uint64_t now)
+{
+    return be->inflight + (now < be->zombies_until ? be->zombies : 0);
+}
+
+/* [id][""][body...]: the body is copied (by reference count for large
+ * frames) rather than moved, so a refused send leaves r intact. */
+static int build_request(msgv *out, request *r)
 {
     uint8_t id[REQ_ID_LEN];
+    req_encode_id(r, id);
+    if (msgv_push_bytes(out, id, sizeof id) != AB_OK ||
+        msgv_push_bytes(out, NULL, 0) != AB_OK ||
+        msgv_copy_range(out, &r->msg, r->env_frames) != AB_OK)
+        return AB_ERR;
+    return AB_OK;
+}
+
+int backend_send(backend *be, request *r)
+{
     msgv out;
     msgv_init(&out, (size_t)-1);
-    req_encode_id(r, id);
-    /* The body is copied (by reference count for large frames) rather than
-     * moved, so a refused send leaves the request intact for a retry. */
-    if (msgv_push_bytes(&out, id, sizeof id) != AB_OK ||
-        msgv_push_bytes(&out, NULL, 0) != AB_OK ||
-        msgv_copy_range(&out, &r->msg, r->env_frames) != AB_OK ||
-        zsock_send(&be->dealer, &out) != AB_OK) {
+    int rc = build_request(&out, r);
+    size_t wire = out.wire;
+    if (rc != AB_OK || zsock_send(&be->dealer, &out) != AB_OK) {
         msgv_clear(&out);
         be->stalled = 1;
         uv_timer_start(&be->retry, on_retry, BACKEND_RETRY_MS, 0);
         return AB_ERR;
     }
+    conn_wrote(conn_find(&be->conns, be->fd), wire);
+    uint64_t now = uv_now(be->retry.loop);
+    if (busy(be, now) == 0)
+        be->busy_since = now;
     msgv_truncate(&r->msg, r->env_frames); /* body sent; keep the envelope */
     req_set_state(r, REQ_INFLIGHT);
     r->be = be;
@@ -219,14 +300,38 @@ void backend_forget(backend *be, request *r)
     be->inflight--;
 }
 
-backend *backend_pick(backend **bes, size_t n, int max_inflight, size_t start)
+void backend_replied(backend *be) { be->busy_since = uv_now(be->retry.loop); }
+
+void backend_abandon(backend *be, uint64_t now, uint64_t until)
+{
+    if (now >= be->zombies_until)
+        be->zombies = 0;
+    be->zombies++;
+    be->zombies_until = until;
+}
+
+void backend_late(backend *be)
+{
+    if (be->zombies > 0)
+        be->zombies--;
+    backend_replied(be);
+}
+
+/* Can be take one more request under rule? */
+static int can_take(const backend *be, const pick_rule *rule)
+{
+    int n = busy(be, rule->now);
+    if (!be->up || be->stalled || n >= rule->max_inflight)
+        return 0;
+    return n == 0 || rule->now - be->busy_since < (uint64_t)rule->pipeline_ms;
+}
+
+backend *backend_pick(backend **bes, size_t n, const pick_rule *rule, size_t start)
 {
     backend *best = NULL;
     for (size_t k = 0; k < n; k++) {
         backend *be = bes[(start + k) % n];
-        if (!be->up || be->stalled || be->inflight >= max_inflight)
-            continue;
-        if (!best || be->inflight < best->inflight)
+        if (can_take(be, rule) && (!best || busy(be, rule->now) < busy(best, rule->now)))
             best = be;
     }
     return best;
@@ -250,6 +355,7 @@ static void on_timer_closed(uv_handle_t *h) { on_handle_closed(h->data); }
 void backend_close(backend *be, backend_close_cb cb)
 {
     be->on_close = cb;
+    conn_set_close(&be->conns);
     zsock_close(&be->dealer, on_zsock_closed);
     zsock_close(&be->monitor, on_zsock_closed);
     uv_close((uv_handle_t *)&be->retry, on_timer_closed);

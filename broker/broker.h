@@ -1,21 +1,30 @@
 /*
  * broker.h: the daemon as a whole: the loop, the ZMQ context, the live
- * registry and its services, signals, reload and graceful shutdown.
+ * registry, its services and their fronts, the guard, signals, reload and
+ * graceful shutdown.
  */
 #ifndef AB_BROKER_H
 #define AB_BROKER_H
 
+#include "front.h"
+#include "guard.h"
 #include "registry.h"
+#include "reload.h"
 #include "request.h"
 #include "service.h"
 #include "zsock.h"
 
+#include <stdint.h>
 #include <uv.h>
 
 #define BROKER_DEFAULT_DRAIN_MS 5000
 #define BROKER_DEFAULT_IO_BATCH 64
 #define BROKER_DEFAULT_MAX_REQUESTS 100000
 #define BROKER_DEFAULT_LINGER_MS 1000
+#define BROKER_DEFAULT_MAX_MEMORY (1ull << 30)
+#define BROKER_DEFAULT_GUARD_MS 100
+#define BROKER_DEFAULT_PARTIAL_MS 30000
+#define BROKER_DEFAULT_RECONNECT_MAX_MS 1000
 
 typedef struct broker_opts {
     const char *registry_path;
@@ -25,6 +34,10 @@ typedef struct broker_opts {
     int io_batch;         /* messages per socket per loop tick */
     size_t max_requests;  /* requests alive at once, all services */
     int linger_ms;        /* how long replies may flush at exit */
+    uint64_t max_memory;  /* bytes of requests and partial messages held */
+    int guard_ms;         /* how often the guard looks at connections */
+    int partial_ms;       /* how long a partial message (or handshake) may take */
+    int reconnect_max_ms; /* longest wait between connects to an absent backend */
 } broker_opts;
 
 typedef enum broker_state { BROKER_RUNNING, BROKER_DRAINING, BROKER_CLOSING } broker_state;
@@ -32,13 +45,18 @@ typedef enum broker_state { BROKER_RUNNING, BROKER_DRAINING, BROKER_CLOSING } br
 typedef struct broker {
     uv_loop_t *loop;
     void *zctx;
+    int max_sockets;      /* ZMQ_MAX_SOCKETS the context was sized with */
     broker_opts opts;
     broker_state state;
     zsock_sched sched;
     reqpool pool;
+    guard guard;
+    reloader reload;
     registry *reg;
     service **svcs;
     size_t nsvcs;
+    ab_list fronts;       /* every open front, attached or lingering */
+    int placing;          /* a reload is re-pointing fronts: none closes */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t drain_timer;
     size_t drain_start;   /* pending requests when SIGTERM came */
@@ -57,5 +75,10 @@ void broker_free(broker *br);
 /* A request has just been answered: lets shutdown finish when drained. */
 void broker_request_done(broker *br);
 int broker_accepting(const broker *br);
+
+/* The front of `port` for service `name`: the one already open, or a new
+ * one (with retry, a port still held is retried, see front.h). */
+front *broker_front(broker *br, int port, const char *name, int retry,
+                    char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,15 @@ static void usage(FILE *out)
 "      --io-batch N       messages read per socket per loop turn (default %d)\n"
 "      --max-requests N   requests held at once, all services (default %d)\n"
 "      --linger-ms N      how long final replies may flush at exit (default %d)\n"
+"      --max-memory BYTES bytes of requests and partial messages held, all\n"
+"                         services (default %llu); beyond it new requests get\n"
+"                         overloaded and the largest partial messages are cut\n"
+"      --guard-ms N       how often connections are checked for partial\n"
+"                         messages (default %d)\n"
+"      --partial-ms N     how long a message (or a handshake) may take to\n"
+"                         arrive whole before its connection is cut (default %d)\n"
+"      --reconnect-max-ms N  longest wait between connects to an absent\n"
+"                         backend; waits double from 100 ms (default %d)\n"
 "      --log-level LVL    debug, info, warn or error (default info)\n"
 "      --secret-key FILE  this host's CURVE key file for the links between\n"
 "                         brokers (or $AGENTBUS_SECRET_KEY_FILE; make one\n"
@@ -48,7 +59,9 @@ static void usage(FILE *out)
 "file is rejected and the old one keeps serving); SIGUSR1 logs statistics.\n"
 "Check a registry first with: agentbus check FILE\n",
             BROKER_DEFAULT_DRAIN_MS, BROKER_DEFAULT_IO_BATCH,
-            BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS);
+            BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS,
+            (unsigned long long)BROKER_DEFAULT_MAX_MEMORY, BROKER_DEFAULT_GUARD_MS,
+            BROKER_DEFAULT_PARTIAL_MS, BROKER_DEFAULT_RECONNECT_MAX_MS);
 }
 
 /* Parse a decimal integer in [min, max]. */
@@ -67,8 +80,8 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
 }
 
 enum {
-    OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_LOG,
-    OPT_SECRET_KEY
+    OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_MAXMEM,
+    OPT_GUARD, OPT_PARTIAL, OPT_RECONNECT, OPT_LOG, OPT_SECRET_KEY
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +92,10 @@ static const struct option long_opts[] = {
     {"io-batch", required_argument, NULL, OPT_BATCH},
     {"max-requests", required_argument, NULL, OPT_MAXREQ},
     {"linger-ms", required_argument, NULL, OPT_LINGER},
+    {"max-memory", required_argument, NULL, OPT_MAXMEM},
+    {"guard-ms", required_argument, NULL, OPT_GUARD},
+    {"partial-ms", required_argument, NULL, OPT_PARTIAL},
+    {"reconnect-max-ms", required_argument, NULL, OPT_RECONNECT},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"secret-key", required_argument, NULL, OPT_SECRET_KEY},
     {"help", no_argument, NULL, 'h'},
@@ -86,28 +103,48 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* A numeric option: its name, range, and where it goes. */
+typedef struct num_opt {
+    int id;
+    const char *name;
+    long min, max;
+    size_t off;   /* in broker_opts */
+    int size;     /* sizeof the field: int, size_t or uint64_t */
+} num_opt;
+
+#define NUM_OPT(id, name, min, max, field)                                 \
+    {id, name, min, max, offsetof(broker_opts, field),                     \
+     (int)sizeof(((broker_opts *)0)->field)}
+
+static const num_opt num_opts[] = {
+    NUM_OPT(OPT_DRAIN, "--drain-ms", 0, 3600000, drain_ms),
+    NUM_OPT(OPT_BATCH, "--io-batch", 1, 100000, io_batch),
+    NUM_OPT(OPT_MAXREQ, "--max-requests", 1, 100000000, max_requests),
+    NUM_OPT(OPT_LINGER, "--linger-ms", 0, 600000, linger_ms),
+    NUM_OPT(OPT_MAXMEM, "--max-memory", 1L << 20, 1L << 40, max_memory),
+    NUM_OPT(OPT_GUARD, "--guard-ms", 10, 60000, guard_ms),
+    NUM_OPT(OPT_PARTIAL, "--partial-ms", 100, 3600000, partial_ms),
+    NUM_OPT(OPT_RECONNECT, "--reconnect-max-ms", 100, 3600000, reconnect_max_ms),
+};
+
 /* Apply one numeric option. */
 static int set_number(broker_opts *o, int opt, const char *arg)
 {
-    long v;
-    switch (opt) {
-    case OPT_DRAIN:
-        if (parse_int("--drain-ms", arg, 0, 3600000, &v) != AB_OK) return AB_ERR;
-        o->drain_ms = (int)v;
-        return AB_OK;
-    case OPT_BATCH:
-        if (parse_int("--io-batch", arg, 1, 100000, &v) != AB_OK) return AB_ERR;
-        o->io_batch = (int)v;
-        return AB_OK;
-    case OPT_MAXREQ:
-        if (parse_int("--max-requests", arg, 1, 100000000, &v) != AB_OK) return AB_ERR;
-        o->max_requests = (size_t)v;
-        return AB_OK;
-    default: /* OPT_LINGER */
-        if (parse_int("--linger-ms", arg, 0, 600000, &v) != AB_OK) return AB_ERR;
-        o->linger_ms = (int)v;
+    for (size_t i = 0; i < AB_ARRAY_LEN(num_opts); i++) {
+        const num_opt *n = &num_opts[i];
+        long v;
+        if (n->id != opt)
+            continue;
+        if (parse_int(n->name, arg, n->min, n->max, &v) != AB_OK)
+            return AB_ERR;
+        char *field = (char *)o + n->off;
+        if (n->size == sizeof(int))
+            *(int *)(void *)field = (int)v;
+        else
+            *(uint64_t *)(void *)field = (uint64_t)v;
         return AB_OK;
     }
+    return AB_ERR;
 }
 
 /* Returns AB_OK to run, AB_ERR for bad usage, 1 when --help/--version
@@ -188,6 +225,10 @@ int main(int argc, char **argv)
         .io_batch = BROKER_DEFAULT_IO_BATCH,
         .max_requests = BROKER_DEFAULT_MAX_REQUESTS,
         .linger_ms = BROKER_DEFAULT_LINGER_MS,
+        .max_memory = BROKER_DEFAULT_MAX_MEMORY,
+        .guard_ms = BROKER_DEFAULT_GUARD_MS,
+        .partial_ms = BROKER_DEFAULT_PARTIAL_MS,
+        .reconnect_max_ms = BROKER_DEFAULT_RECONNECT_MAX_MS,
     };
     const char *secret_key = getenv("AGENTBUS_SECRET_KEY_FILE");
     keys_secret key = {0};

@@ -14,6 +14,8 @@ void msgv_init(msgv *m, size_t limit)
     m->limit = limit;
     m->dropped = 0;
     m->bytes = 0;
+    m->wire = 0;
+    m->srcfd = -1;
 }
 
 void msgv_clear(msgv *m)
@@ -47,6 +49,7 @@ static int msgv_grow(msgv *m)
 int msgv_push(msgv *m, zmq_msg_t *frame)
 {
     m->bytes += zmq_msg_size(frame);
+    m->wire += msgv_frame_wire(zmq_msg_size(frame));
     if (m->n >= m->limit) {
         m->dropped++;
         zmq_msg_close(frame);
@@ -98,6 +101,8 @@ void msgv_take(msgv *dst, msgv *src)
     dst->n = src->n;
     dst->dropped = src->dropped;
     dst->bytes = src->bytes;
+    dst->wire = src->wire;
+    dst->srcfd = src->srcfd;
     msgv_init(src, src->limit);
 }
 

@@ -23,6 +23,8 @@ typedef struct msgv {
     size_t limit;     /* frames held at most */
     size_t dropped;   /* frames received beyond limit and released */
     size_t bytes;     /* bytes of all frames, held or dropped */
+    size_t wire;      /* the same frames as ZMTP carries them (with headers) */
+    int srcfd;        /* connection it came from (zsock want_srcfd), or -1 */
     zmq_msg_t inl[MSGV_INLINE];
 } msgv;
 
@@ -43,6 +45,14 @@ int msgv_copy_range(msgv *dst, msgv *src, size_t from);
 void msgv_take(msgv *dst, msgv *src);
 /* Release frames [n, m->n). */
 void msgv_truncate(msgv *m, size_t n);
+
+/* Bytes a frame of `size` bytes takes on the wire: the ZMTP/2.0 and 3.x
+ * header is a flags octet and a 1-octet size up to 255, 8 octets above. */
+#define MSGV_MAX_HEADER 9
+static inline size_t msgv_frame_wire(size_t size)
+{
+    return size + (size <= 255 ? 2 : MSGV_MAX_HEADER);
+}
 
 /* Index of the first empty frame, or -1: the REQ envelope delimiter. */
 long msgv_delimiter(const msgv *m);

@@ -34,6 +34,9 @@
 #ifndef REG_MAX_DIAGS
 #define REG_MAX_DIAGS 50 /* diagnostics kept; later ones are only counted */
 #endif
+#ifndef REG_MAX_DEPTH
+#define REG_MAX_DEPTH 16 /* nested collections; a registry needs 4 */
+#endif
 
 #define REG_IPC_PATH_MAX 107   /* sun_path is 108 bytes with the NUL */
 #define REG_DNS_NAME_MAX 253   /* RFC 1035 */
@@ -77,7 +80,7 @@ static const char *const transcode_words[] = {"off", "auto", NULL};
  * keys of `defaults:`; a knob resolves built-in < defaults < service. */
 enum svc_key {
     K_TIMEOUT, K_INFLIGHT, K_QUEUE, K_MSGBYTES, K_FRAMES, K_HEARTBEAT,
-    K_TRANSCODE,
+    K_PERCLIENT, K_PIPELINE, K_TRANSCODE,
     NKNOBS,
     K_HOST = NKNOBS, K_PORT, K_BACKENDS,
     NSVCKEYS
@@ -86,16 +89,20 @@ enum svc_key {
 static const key_def svc_keys[NSVCKEYS] = {
     [K_TIMEOUT] = INT_KEY("timeout_ms", 1, 3600000, REG_DEFAULT_TIMEOUT_MS,
                           false),
-    [K_INFLIGHT] = INT_KEY("max_inflight", 1, 100000,
+    [K_INFLIGHT] = INT_KEY("max_inflight", 1, REG_MAX_INFLIGHT_MAX,
                            REG_DEFAULT_MAX_INFLIGHT, false),
     [K_QUEUE] = INT_KEY("queue_max", 0, 1000000, REG_DEFAULT_QUEUE_MAX,
                         false),
-    [K_MSGBYTES] = INT_KEY("max_msg_bytes", 1, 1LL << 30,
+    [K_MSGBYTES] = INT_KEY("max_msg_bytes", 1, REG_MAX_MSG_BYTES_MAX,
                            REG_DEFAULT_MAX_MSG_BYTES, false),
-    [K_FRAMES] = INT_KEY("max_frames", 1, 4096, REG_DEFAULT_MAX_FRAMES,
-                         false),
+    [K_FRAMES] = INT_KEY("max_frames", 1, REG_MAX_FRAMES_MAX,
+                         REG_DEFAULT_MAX_FRAMES, false),
     [K_HEARTBEAT] = INT_KEY("heartbeat_ms", 100, 3600000,
                             REG_DEFAULT_HEARTBEAT_MS, true),
+    [K_PERCLIENT] = INT_KEY("max_per_client", 1, 1000000,
+                            REG_DEFAULT_MAX_PER_CLIENT, false),
+    [K_PIPELINE] = INT_KEY("pipeline_ms", 0, 3600000, REG_DEFAULT_PIPELINE_MS,
+                           false),
     [K_TRANSCODE] = {"transcode", 0, 1, REG_TRANSCODE_AUTO, false,
                      transcode_words},
     [K_HOST] = {.name = "host"},
@@ -247,6 +254,8 @@ static void diag_write(const diags *d, char *err, size_t errlen)
 typedef struct loader {
     yaml_document_t doc;
     registry *reg;
+    const char *text;           /* the file, for lines libyaml does not give */
+    size_t len;
     long long defaults[NKNOBS]; /* built-ins overlaid with `defaults:` */
     bool oom;                   /* an allocation failed: the load fails */
     diags d;
@@ -721,6 +730,8 @@ static void store_knobs(reg_service *s, const long long v[NKNOBS])
     s->max_msg_bytes = (size_t)v[K_MSGBYTES];
     s->max_frames = (int)v[K_FRAMES];
     s->heartbeat_ms = (int)v[K_HEARTBEAT];
+    s->max_per_client = (int)v[K_PERCLIENT];
+    s->pipeline_ms = (int)v[K_PIPELINE];
     s->transcode = (reg_transcode)v[K_TRANSCODE];
 }
 
@@ -1054,6 +1065,15 @@ static void load_root(loader *L)
  * Reading and parsing
  * --------------------------------------------------------------------- */
 
+/* Line (1-based) of byte OFFSET of the file. */
+static int line_at(const loader *L, size_t offset)
+{
+    int line = 1;
+    for (size_t i = 0; i < offset && i < L->len; i++)
+        line += L->text[i] == '\n';
+    return line;
+}
+
 /* libyaml's problem, with the construct it was in ("while parsing a flow
  * sequence") and where that began, which is often the line to fix. */
 static void report_parser_error(loader *L, const yaml_parser_t *p)
@@ -1064,6 +1084,9 @@ static void report_parser_error(loader *L, const yaml_parser_t *p)
     }
     int line = (int)p->problem_mark.line + 1;
     const char *problem = p->problem ? p->problem : "syntax error";
+    /* The reader (encoding, NUL and control bytes) only gives an offset. */
+    if (p->error == YAML_READER_ERROR)
+        line = line_at(L, p->problem_offset);
     if (p->context)
         diag_add(&L->d, line, YAML_FIELD, "%s (%s started at line %d)",
                  problem, p->context, (int)p->context_mark.line + 1);
@@ -1071,33 +1094,95 @@ static void report_parser_error(loader *L, const yaml_parser_t *p)
         diag_add(&L->d, line, YAML_FIELD, "%s", problem);
 }
 
-/* Reports what the document loader would not: aliases (rejected, so that
- * no input can make the walk revisit shared nodes, as in "billion laughs")
- * and documents after the first. */
-static bool check_event(loader *L, const yaml_event_t *ev, int *docs)
+/* What the raw event scan has seen so far. */
+typedef struct scan_state {
+    int docs;           /* documents begun */
+    int depth;          /* collections open */
+    int aliases;        /* aliases seen; the first is reported */
+    int alias_line;
+    char alias[48];
+} scan_state;
+
+/* The explicit tag of a node event, or NULL. */
+static const char *event_tag(const yaml_event_t *ev)
+{
+    const yaml_char_t *tag = NULL;
+    if (ev->type == YAML_SCALAR_EVENT)
+        tag = ev->data.scalar.tag;
+    else if (ev->type == YAML_SEQUENCE_START_EVENT)
+        tag = ev->data.sequence_start.tag;
+    else if (ev->type == YAML_MAPPING_START_EVENT)
+        tag = ev->data.mapping_start.tag;
+    return (const char *)tag;
+}
+
+/* Tracks nesting; false once it goes past REG_MAX_DEPTH. */
+static bool check_depth(loader *L, const yaml_event_t *ev, scan_state *s,
+                        int line)
+{
+    if (ev->type == YAML_SEQUENCE_END_EVENT || ev->type == YAML_MAPPING_END_EVENT)
+        s->depth--;
+    if (ev->type != YAML_SEQUENCE_START_EVENT &&
+        ev->type != YAML_MAPPING_START_EVENT)
+        return true;
+    if (++s->depth <= REG_MAX_DEPTH)
+        return true;
+    diag_add(&L->d, line, YAML_FIELD,
+             "nesting is deeper than " STR(REG_MAX_DEPTH) " levels "
+             "(REG_MAX_DEPTH); a registry needs 4");
+    return false;
+}
+
+/* Reports what the document loader would not: tags (refused: a registry
+ * needs none, and another reader could build objects from them), aliases
+ * (refused, so that no input can make the walk revisit shared nodes, as in
+ * "billion laughs"; counted, and reported once) and documents after the
+ * first. Returns false when the document must not be loaded. */
+static bool check_event(loader *L, const yaml_event_t *ev, scan_state *s)
 {
     int line = (int)ev->start_mark.line + 1;
+    const char *tag = event_tag(ev);
     if (ev->type == YAML_ALIAS_EVENT) {
-        diag_add(&L->d, line, YAML_FIELD,
-                 "alias *%.40s: anchors and aliases are not supported",
-                 (const char *)ev->data.alias.anchor);
+        if (s->aliases++ == 0) {
+            s->alias_line = line;
+            ab_strfmt(s->alias, sizeof s->alias, "%s",
+                      (const char *)ev->data.alias.anchor);
+        }
         return false;
     }
-    if (ev->type == YAML_DOCUMENT_START_EVENT && ++*docs > 1) {
+    if (tag) {
+        diag_add(&L->d, line, YAML_FIELD,
+                 "tag '%.80s': tags are not supported", tag);
+        return false;
+    }
+    if (ev->type == YAML_DOCUMENT_START_EVENT && ++s->docs > 1) {
         diag_add(&L->d, line, YAML_FIELD, "only one YAML document is allowed");
         return false;
     }
     return true;
 }
 
+static void report_aliases(loader *L, const scan_state *s)
+{
+    if (s->aliases == 1)
+        diag_add(&L->d, s->alias_line, YAML_FIELD,
+                 "alias *%s: anchors and aliases are not supported", s->alias);
+    else if (s->aliases > 1)
+        diag_add(&L->d, s->alias_line, YAML_FIELD,
+                 "alias *%s: anchors and aliases are not supported "
+                 "(%d aliases in all)", s->alias, s->aliases);
+}
+
 /* First pass over TEXT as raw events; true when the document may be
- * loaded (no syntax error, no alias, one document). */
+ * loaded (no syntax error, alias or tag, one document, bounded depth). The
+ * depth check stops the scan at once: libyaml's parse time grows with the
+ * square of the depth, so an absurdly deep file must never reach it. */
 static bool scan_events(loader *L, const char *text, size_t len)
 {
     yaml_parser_t p;
     yaml_event_t ev;
     bool ok = true, done = false;
-    int docs = 0;
+    scan_state s = {0};
     if (!yaml_parser_initialize(&p)) {
         L->oom = true;
         return false;
@@ -1109,11 +1194,14 @@ static bool scan_events(loader *L, const char *text, size_t len)
             ok = false;
             break;
         }
-        ok &= check_event(L, &ev, &docs);
+        ok &= check_event(L, &ev, &s);
         done = ev.type == YAML_STREAM_END_EVENT;
+        if (!check_depth(L, &ev, &s, (int)ev.start_mark.line + 1))
+            ok = false, done = true;
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
+    report_aliases(L, &s);
     return ok;
 }
 
@@ -1177,6 +1265,8 @@ int registry_load(const char *path, registry **out, char *err, size_t errlen)
         return ab_seterr(err, errlen, "%s: out of memory", path);
     }
     loader_init(L, path);
+    L->text = text;
+    L->len = len;
     if (L->reg && scan_events(L, text, len) && load_document(L, text, len)) {
         load_root(L);
         yaml_document_delete(&L->doc);

@@ -20,6 +20,14 @@
 #define REG_DEFAULT_MAX_MSG_BYTES (8u << 20)
 #define REG_DEFAULT_MAX_FRAMES 64
 #define REG_DEFAULT_HEARTBEAT_MS 0          /* off: old REQ peers drop on PING */
+#define REG_DEFAULT_MAX_PER_CLIENT 256      /* requests one client may have held */
+#define REG_DEFAULT_PIPELINE_MS 2           /* see docs/registry.md */
+
+/* Upper ends of the knobs' ranges: the bounds libzmq enforces on every
+ * socket, which cannot change while a port stays bound. */
+#define REG_MAX_MSG_BYTES_MAX (1u << 30)
+#define REG_MAX_FRAMES_MAX 4096
+#define REG_MAX_INFLIGHT_MAX 100000
 
 #define REG_NAME_MAX 64    /* service and host names */
 #define REG_KEY_LEN 32     /* a CURVE public key, bytes */
@@ -77,6 +85,8 @@ typedef struct reg_service {
     size_t max_msg_bytes;  /* 1..1 GiB, total body bytes of one message */
     int max_frames;        /* 1..4096, body frames of one message */
     int heartbeat_ms;      /* 0 (off) or 100..3600000, backend side only */
+    int max_per_client;    /* 1..1000000, requests held per client connection */
+    int pipeline_ms;       /* 0..3600000, pipeline only behind a younger request */
     reg_transcode transcode; /* default auto */
     int line;              /* line of the service's key, for messages */
 } reg_service;

@@ -70,6 +70,14 @@ request *req_alloc(reqpool *p)
     return r;
 }
 
+void req_take(reqpool *p, request *r, msgv *m, size_t env_frames)
+{
+    r->env_frames = env_frames;
+    r->bytes = m->bytes;
+    p->held_bytes += r->bytes;
+    msgv_take(&r->msg, m);
+}
+
 void req_release(reqpool *p, request *r)
 {
     if (r->state != REQ_FREE) {
@@ -78,6 +86,8 @@ void req_release(reqpool *p, request *r)
         abort();
     }
     msgv_clear(&r->msg);
+    p->held_bytes -= r->bytes;
+    r->bytes = 0;
     r->be = NULL;
     r->gen++;
     ab_list_remove(&r->dlink);

@@ -10,8 +10,9 @@
  *       +----reply-------+---------reply-------+
  *
  * "reply" is the only way back to FREE, and every path that leaves QUEUED
- * or INFLIGHT goes through finish() in service.c (after the real reply or
- * svc_fail()), which is how "exactly one reply per request" is kept by
+ * or INFLIGHT goes through finish() in service.c, which hands the one reply
+ * (the backend's, or an error) to the request's origin (origin.h) before
+ * freeing it: that is how "exactly one reply per request" is kept by
  * construction.
  *
  * The backend sees a request only as an 8-byte id frame (slot + generation)
@@ -24,6 +25,7 @@
 
 #include "list.h"
 #include "msgv.h"
+#include "origin.h"
 
 #include <stdint.h>
 
@@ -47,8 +49,10 @@ typedef struct request {
     uint32_t gen;
     req_state state;
     struct backend *be;  /* set while INFLIGHT */
+    origin from;         /* where the one reply goes (origin.h) */
     msgv msg;            /* envelope, and the body until it is sent */
-    size_t env_frames;   /* envelope frames, delimiter included */
+    size_t env_frames;   /* envelope frames (for a front: delimiter included) */
+    size_t bytes;        /* of the message as received: counted in held_bytes */
     uint64_t deadline;   /* loop time (ms) at which it times out */
     ab_list link;        /* free list, service queue, or backend in-flight */
     ab_list dlink;       /* service deadline list while not FREE */
@@ -59,6 +63,7 @@ typedef struct reqpool {
     size_t nchunks;
     size_t max;          /* requests alive at once, at most */
     size_t used;
+    uint64_t held_bytes; /* sum of `bytes` of the live requests */
     ab_list free_list;
 } reqpool;
 
@@ -67,6 +72,8 @@ void reqpool_free(reqpool *p);
 
 /* A FREE request with an empty msgv, or NULL when `max` are alive. */
 request *req_alloc(reqpool *p);
+/* r now holds m (moved in) as received: counted in held_bytes. */
+void req_take(reqpool *p, request *r, msgv *m, size_t env_frames);
 /* Release msg frames and return r to the pool (r must be in state FREE). */
 void req_release(reqpool *p, request *r);
 /* The live request an id frame names, or NULL (malformed, stale or free). */

@@ -3,35 +3,39 @@
  *
  *   REQ client                  agentbusd (one service)                REP agent
  *   ----------     ---------------------------------------------     ---------
- *                   front ROUTER (registry port)
- *   [""][body] ---> [cid][""][body]
- *                     | on_request: delimiter? size? draining? remote?
- *                     |   no  --> error reply now (bad_request, too_large,
- *                     |           unavailable); nothing is allocated
+ *                   front ROUTER (registry port, front.c)
+ *   [""][body] ---> [cid][""][body]    envelope checked, origin = front
+ *                     | svc_request: size? draining? remote? per client?
+ *                     |   no  --> error reply now (too_large, unavailable,
+ *                     |           overloaded); nothing is allocated
  *                     v   yes --> request FREE->QUEUED, deadline armed
  *                   queue (bounded by queue_max, else overloaded)
  *                     | svc_dispatch: backend_pick = fewest outstanding,
- *                     |   up, under max_inflight           QUEUED->INFLIGHT
+ *                     |   up, under max_inflight, idle or
+ *                     |   busy for < pipeline_ms           QUEUED->INFLIGHT
  *                     v
  *                   backend DEALER ---- [id][""][body] ----------> REP
  *                   svc_on_reply  <---- [id][""][reply] ----------
  *                     | req_lookup(id): stale id -> late_replies++, dropped
  *                     v
- *   [""][reply] <-- [cid][""][reply]                   INFLIGHT->FREE
+ *   [""][reply] <-- [cid][""][reply]   finish(): origin_reply   INFLIGHT->FREE
  *
  *   deadline timer: QUEUED or INFLIGHT past timeout_ms -> timeout/unavailable
  *   backend monitor: disconnect -> its INFLIGHT requests -> unavailable
  *
- * The client envelope ([cid]... up to and including the delimiter) never
- * leaves the broker: it stays in the request and is put back in front of the
- * reply, so clients get byte-for-byte what a direct REP would have sent.
- * Every exit from QUEUED or INFLIGHT goes through finish(), so each request
- * is answered exactly once.
+ * The envelope ([cid]... up to and including the delimiter) never leaves
+ * the broker: it stays in the request and its origin puts it back in front
+ * of the reply, so clients get byte-for-byte what a direct REP would have
+ * sent. Every exit from QUEUED or INFLIGHT goes through finish(), which
+ * hands the one reply to the origin, so each request is answered exactly
+ * once.
  */
 #include "service.h"
 
 #include "broker.h"
 #include "common.h"
+#include "front.h"
+#include "errmark.h"
 #include "log.h"
 
 #include <errno.h>
@@ -92,36 +96,54 @@ size_t svc_error_body(char *buf, size_t len, const char *svc_name,
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
-/* Send a complete reply (envelope + body frames) to the client. A client
- * that is gone or not reading is counted, never waited for. */
-static void front_send(service *svc, msgv *out)
-{
-    if (zsock_send(&svc->front, out) != AB_OK) {
-        svc->stats.undeliverable++;
-        log_debug("reply undeliverable service=%s: %s", svc->name,
-                  zmq_strerror(errno));
-    }
-}
-
-/* env holds exactly a client envelope (delimiter included): append the JSON
- * error body and send it. env is consumed. */
-static void send_error(service *svc, msgv *env, svc_error code, const char *text)
+int svc_error_append(msgv *env, const char *svc_name, svc_error code,
+                     const char *message)
 {
     char body[ERROR_BODY_MAX];
-    size_t n = svc_error_body(body, sizeof body, svc->name, code, text);
+    size_t n = svc_error_body(body, sizeof body, svc_name, code, message);
     env->limit = (size_t)-1;
+    errmark_envelope(env);
     if (msgv_push_bytes(env, body, n) != AB_OK) {
-        log_error("out of memory building an error reply service=%s", svc->name);
+        log_error("out of memory building an error reply service=%s", svc_name);
         msgv_clear(env);
-        return;
+        return AB_ERR;
     }
-    count_error(svc, code);
-    front_send(svc, env);
+    return AB_OK;
 }
 
-/* The single exit from QUEUED/INFLIGHT: unlink r everywhere, free it. */
-static void finish(service *svc, request *r)
+static int error_reply(service *svc, msgv *env, svc_error code, const char *text)
 {
+    return svc_error_append(env, svc->name, code, text);
+}
+
+/* Hand a reply to its origin. A client that is gone or not reading is
+ * counted, never waited for. */
+static int deliver(service *svc, const origin *o, msgv *out)
+{
+    if (origin_reply(o, out) == AB_OK)
+        return AB_OK;
+    svc->stats.undeliverable++;
+    log_debug("reply undeliverable service=%s: %s", svc->name, zmq_strerror(errno));
+    return AB_ERR;
+}
+
+void svc_reject(service *svc, const origin *o, msgv *env, svc_error code,
+                const char *why)
+{
+    svc->stats.requests++;
+    count_error(svc, code);
+    if (error_reply(svc, env, code, why) == AB_OK)
+        deliver(svc, o, env);
+}
+
+/* The single exit from QUEUED/INFLIGHT: the one reply (r's envelope
+ * followed by the body, consumed) goes to r's origin, then r is unlinked
+ * everywhere and freed. relayed: it is the backend's reply (counted as
+ * `replies` if delivered). */
+static void finish(service *svc, request *r, msgv *reply, int relayed)
+{
+    if (deliver(svc, &r->from, reply) == AB_OK && relayed)
+        svc->stats.replies++;
     if (r->state == REQ_QUEUED) {
         ab_list_remove(&r->link);
         svc->stats.queued--;
@@ -129,12 +151,16 @@ static void finish(service *svc, request *r)
         backend_forget(r->be, r);
         svc->stats.inflight--;
     }
+    origin_release(&r->from);
     req_set_state(r, REQ_FREE);
     req_release(&svc->br->pool, r);
     broker_request_done(svc->br);
 }
 
-void svc_fail(service *svc, request *r, svc_error code, const char *fmt, ...)
+/* Answer r with an error reply; r goes back to the pool. */
+static void svc_fail(service *svc, request *r, svc_error code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void svc_fail(service *svc, request *r, svc_error code, const char *fmt, ...)
 {
     char text[AB_ERRLEN];
     va_list ap;
@@ -142,8 +168,9 @@ void svc_fail(service *svc, request *r, svc_error code, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     msgv_truncate(&r->msg, r->env_frames);
-    send_error(svc, &r->msg, code, text);
-    finish(svc, r);
+    count_error(svc, code);
+    error_reply(svc, &r->msg, code, text);
+    finish(svc, r, &r->msg, 0);
 }
 
 /* ---------------------------------------------------------- deadlines -- */
@@ -195,9 +222,12 @@ static int any_backend_up(const service *svc)
 static void expire(service *svc, request *r)
 {
     int ms = svc->cfg->timeout_ms;
-    if (r->state == REQ_INFLIGHT)
+    if (r->state == REQ_INFLIGHT) {
+        uint64_t now = uv_now(svc->br->loop);
+        backend_abandon(r->be, now, now + (uint64_t)ms);
         svc_fail(svc, r, ERR_TIMEOUT, "no reply from backend %s within %d ms",
                  r->be->endpoint, ms);
+    }
     else if (any_backend_up(svc))
         svc_fail(svc, r, ERR_TIMEOUT, "no backend was free within %d ms", ms);
     else
@@ -224,47 +254,77 @@ static size_t envelope_bytes(msgv *m, size_t env_frames)
     return n;
 }
 
-/* Decide whether a well-formed request may be accepted. AB_ERR fills code
- * and why with the error reply to send instead. */
-static int admit(service *svc, msgv *m, size_t env_frames, svc_error *code,
-                 char *why, size_t len)
+/* The body of m (after skip frames) against the limits in force: AB_ERR
+ * fills why with the too_large message, quoting the limit. */
+static int body_fits(const service *svc, msgv *m, size_t skip, const char *what,
+                     char *why, size_t len)
 {
     const reg_service *cfg = svc->cfg;
-    size_t frames = m->n + m->dropped - env_frames;
-    size_t bytes = m->bytes - envelope_bytes(m, env_frames);
-    *code = ERR_TOO_LARGE;
+    size_t frames = m->n + m->dropped - skip;
+    size_t bytes = m->bytes - envelope_bytes(m, skip);
     if (frames > (size_t)cfg->max_frames)
-        return ab_seterr(why, len, "request has %zu body frames; max_frames is %d",
-                         frames, cfg->max_frames);
+        return ab_seterr(why, len, "%s has %zu body frames; max_frames is %d",
+                         what, frames, cfg->max_frames);
     if (bytes > cfg->max_msg_bytes)
-        return ab_seterr(why, len, "request body is %zu bytes; max_msg_bytes is %zu",
-                         bytes, cfg->max_msg_bytes);
+        return ab_seterr(why, len, "%s body is %zu bytes; max_msg_bytes is %zu",
+                         what, bytes, cfg->max_msg_bytes);
+    return AB_OK;
+}
+
+/* The backend for the next request now, or NULL (backend_pick). */
+static backend *pick(service *svc, size_t start)
+{
+    pick_rule rule = {svc->cfg->max_inflight, svc->cfg->pipeline_ms,
+                      uv_now(svc->br->loop)};
+    return backend_pick(svc->backends, svc->nbackends, &rule, start);
+}
+
+/* Decide whether a well-formed request may be accepted. AB_ERR fills code
+ * and why with the error reply to send instead. */
+static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
+                 svc_error *code, char *why, size_t len)
+{
+    const reg_service *cfg = svc->cfg;
+    broker *br = svc->br;
+    *code = ERR_TOO_LARGE;
+    if (body_fits(svc, m, env_frames, "request", why, len) != AB_OK)
+        return AB_ERR;
     *code = ERR_UNAVAILABLE;
-    if (!broker_accepting(svc->br))
+    if (!broker_accepting(br))
         return ab_seterr(why, len, "broker is shutting down");
     if (svc->remote)
         return ab_seterr(why, len, "service is hosted on '%s'; this broker (host "
-                         "'%s') has no link to it", cfg->host, svc->br->opts.host);
+                         "'%s') has no link to it", cfg->host, br->opts.host);
     *code = ERR_OVERLOADED;
-    if (svc->stats.queued >= (uint64_t)cfg->queue_max &&
-        !backend_pick(svc->backends, svc->nbackends, cfg->max_inflight, 0))
+    if (origin_held(o) >= (size_t)cfg->max_per_client)
+        return ab_seterr(why, len, "this client already has %zu requests held "
+                         "(max_per_client is %d)", origin_held(o), cfg->max_per_client);
+    if (svc->stats.queued >= (uint64_t)cfg->queue_max && !pick(svc, 0))
         return ab_seterr(why, len, "%d requests already waiting (queue_max)",
                          cfg->queue_max);
+    if (br->pool.held_bytes + m->bytes > br->opts.max_memory)
+        return ab_seterr(why, len, "broker holds %llu bytes of requests; "
+                         "--max-memory is %llu", (unsigned long long)br->pool.held_bytes,
+                         (unsigned long long)br->opts.max_memory);
     return AB_OK;
 }
 
 /* Take ownership of m as a new QUEUED request and try to dispatch it. */
-static void accept_request(service *svc, msgv *m, size_t env_frames)
+static void accept_request(service *svc, const origin *o, msgv *m, size_t env_frames)
 {
     request *r = req_alloc(&svc->br->pool);
     if (!r) {
+        char why[128];
+        snprintf(why, sizeof why, "broker holds its maximum number of requests "
+                 "(--max-requests is %zu)", svc->br->opts.max_requests);
         msgv_truncate(m, env_frames);
-        send_error(svc, m, ERR_OVERLOADED,
-                   "broker holds its maximum number of requests (--max-requests)");
+        svc_reject(svc, o, m, ERR_OVERLOADED, why);
         return;
     }
-    r->env_frames = env_frames;
-    msgv_take(&r->msg, m);
+    svc->stats.requests++;
+    req_take(&svc->br->pool, r, m, env_frames);
+    r->from = *o;
+    origin_hold(&r->from);
     r->deadline = uv_now(svc->br->loop) + (uint64_t)svc->cfg->timeout_ms;
     req_set_state(r, REQ_QUEUED);
     ab_list_push_tail(&svc->queue, &r->link);
@@ -273,45 +333,22 @@ static void accept_request(service *svc, msgv *m, size_t env_frames)
     svc_dispatch(svc);
 }
 
-/* A message with no empty delimiter frame is not a REQ envelope. Answer it
- * REQ-style anyway ([routing id][""][error]) so a DEALER sees why. */
-static void reject_malformed(service *svc, msgv *m)
+void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames)
 {
-    svc_error code = m->dropped ? ERR_TOO_LARGE : ERR_BAD_REQUEST;
-    msgv_truncate(m, 1);
-    if (msgv_push_bytes(m, NULL, 0) != AB_OK)
-        return;
-    send_error(svc, m, code,
-               code == ERR_TOO_LARGE ? "request has too many frames"
-                                     : "request has no empty delimiter frame "
-                                       "(not a REQ envelope)");
-}
-
-static void on_request(zsock *zs, msgv *m)
-{
-    service *svc = zs->data;
-    svc->stats.requests++;
-    long delim = msgv_delimiter(m);
-    if (delim < 1) {
-        reject_malformed(svc, m);
-        return;
-    }
-    size_t env_frames = (size_t)delim + 1;
     svc_error code;
     char why[AB_ERRLEN];
-    if (admit(svc, m, env_frames, &code, why, sizeof why) != AB_OK) {
+    if (admit(svc, o, m, env_frames, &code, why, sizeof why) != AB_OK) {
         msgv_truncate(m, env_frames);
-        send_error(svc, m, code, why);
+        svc_reject(svc, o, m, code, why);
         return;
     }
-    accept_request(svc, m, env_frames);
+    accept_request(svc, o, m, env_frames);
 }
 
 void svc_dispatch(service *svc)
 {
     while (!ab_list_empty(&svc->queue)) {
-        backend *be = backend_pick(svc->backends, svc->nbackends,
-                                   svc->cfg->max_inflight, svc->rr++);
+        backend *be = pick(svc, svc->rr++);
         if (!be)
             return;
         request *r = AB_CONTAINER_OF(ab_list_head(&svc->queue), request, link);
@@ -322,33 +359,50 @@ void svc_dispatch(service *svc)
     }
 }
 
+/* Relay the backend's reply m ([id][""][body...]) to r's origin. */
+static void relay(service *svc, request *r, msgv *m)
+{
+    char why[AB_ERRLEN];
+    msgv out;
+    if (m->n < 3) {
+        svc_fail(svc, r, ERR_BAD_REPLY, "backend %s replied with no body frame "
+                 "(a reply is [id][\"\"][body...])", r->be->endpoint);
+        return;
+    }
+    if (body_fits(svc, m, 2, "reply", why, sizeof why) != AB_OK) {
+        svc_fail(svc, r, ERR_TOO_LARGE, "%s", why);
+        return;
+    }
+    msgv_init(&out, (size_t)-1);
+    msgv_take(&out, &r->msg);
+    if (msgv_move_range(&out, m, 2) != AB_OK) {
+        log_error("out of memory relaying a reply service=%s", svc->name);
+        msgv_truncate(&out, r->env_frames);
+        count_error(svc, ERR_UNAVAILABLE);
+        error_reply(svc, &out, ERR_UNAVAILABLE, "out of memory relaying the reply");
+    }
+    finish(svc, r, &out, 1);
+}
+
 void svc_on_reply(service *svc, backend *be, msgv *m)
 {
-    if (m->n < 2 || msgv_size(m, 1) != 0) {
-        svc->stats.bad_replies++;
+    if (m->n < 1 || msgv_size(m, 0) != REQ_ID_LEN) {
+        svc->stats.stray_replies++;
         return;
     }
     request *r = req_lookup(&svc->br->pool, msgv_data(m, 0), msgv_size(m, 0));
     if (!r || r->be != be) {
         svc->stats.late_replies++;
+        backend_late(be);
+        svc_dispatch(svc);
         return;
     }
-    if (m->dropped) {
-        svc_fail(svc, r, ERR_TOO_LARGE, "reply has more than max_frames=%d frames",
-                 svc->cfg->max_frames);
-    } else {
-        msgv out;
-        msgv_init(&out, (size_t)-1);
-        msgv_take(&out, &r->msg);
-        if (msgv_move_range(&out, m, 2) == AB_OK) {
-            front_send(svc, &out);
-            svc->stats.replies++;
-        } else {
-            msgv_clear(&out);
-            log_error("out of memory relaying a reply service=%s", svc->name);
-        }
-        finish(svc, r);
-    }
+    backend_replied(be);
+    if (m->n < 2 || msgv_size(m, 1) != 0)
+        svc_fail(svc, r, ERR_BAD_REPLY, "backend %s replied without the empty "
+                 "delimiter after the request id", be->endpoint);
+    else
+        relay(svc, r, m);
     svc_dispatch(svc);
 }
 
@@ -380,43 +434,6 @@ void svc_log_stats(const service *svc)
 }
 
 /* ---------------------------------------------------------- lifecycle -- */
-
-/* Options for the ROUTER facing clients. No ZMTP heartbeats here: REQ peers
- * on libzmq < 4.3 drop the connection at the first PING. ROUTER_MANDATORY
- * turns a reply to a vanished client into an error we can count. */
-static int set_front_options(void *sock, const reg_service *cfg, int linger)
-{
-    int one = 1;
-    int64_t maxmsg = (int64_t)cfg->max_msg_bytes * 2;
-    int rc = zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    rc |= zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    /* Up to 2x max_msg_bytes a frame is read and refused with too_large;
-     * beyond that libzmq drops the connection rather than buffer it. */
-    rc |= zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    return rc == 0 ? AB_OK : AB_ERR;
-}
-
-/* Create and bind the front ROUTER. Synchronous; nothing left on AB_ERR. */
-static int open_front(service *svc, char *err, size_t errlen)
-{
-    broker *br = svc->br;
-    char ep[128];
-    size_t frames = (size_t)svc->cfg->max_frames + SVC_MAX_ENVELOPE;
-    if (zsock_init(&br->sched, &svc->front, br->zctx, ZMQ_ROUTER, frames,
-                   err, errlen) != AB_OK)
-        return AB_ERR;
-    svc->front.data = svc;
-    snprintf(ep, sizeof ep, "tcp://%s:%d", br->opts.bind_address, svc->cfg->port);
-    if (set_front_options(svc->front.sock, svc->cfg, br->opts.linger_ms) != AB_OK ||
-        zmq_bind(svc->front.sock, ep) != 0) {
-        int e = errno;
-        ab_seterr(err, errlen, "bind service=%s port=%d errno=%d (%s)", svc->name,
-                  svc->cfg->port, e, zmq_strerror(e));
-        zsock_discard(&svc->front);
-        return AB_ERR;
-    }
-    return AB_OK;
-}
 
 static backend *find_backend(const service *svc, const char *endpoint)
 {
@@ -483,31 +500,37 @@ int svc_open(broker *br, const reg_service *cfg, service **out, char *err,
     svc->remote = strcmp(cfg->host, br->opts.host) != 0;
     ab_list_init(&svc->queue);
     ab_list_init(&svc->deadlines);
-    if (open_front(svc, err, errlen) != AB_OK ||
-        zsock_start(&svc->front, on_request, err, errlen) != AB_OK) {
-        if (svc->front.sock)
-            zsock_discard(&svc->front);
+    if (build_backends(svc, &svc->backends, err, errlen) != AB_OK) {
         free(svc);
         return AB_ERR;
     }
+    svc->nbackends = svc->remote ? 0 : cfg->nbackends;
     uv_timer_init(br->loop, &svc->timer);
     svc->timer.data = svc;
-    if (build_backends(svc, &svc->backends, err, errlen) != AB_OK) {
-        svc_close(svc, "", NULL);
-        return AB_ERR;
-    }
-    svc->nbackends = svc->remote ? 0 : cfg->nbackends;
     *out = svc;
     return AB_OK;
+}
+
+/* Queued requests of a service that just became remote: no backend here
+ * will ever take them. */
+static void fail_queued(service *svc, const char *why)
+{
+    while (!ab_list_empty(&svc->queue))
+        svc_fail(svc, AB_CONTAINER_OF(ab_list_head(&svc->queue), request, link),
+                 ERR_UNAVAILABLE, "%s", why);
 }
 
 int svc_update(service *svc, const reg_service *cfg, char *err, size_t errlen)
 {
     const reg_service *old = svc->cfg;
+    int was_remote = svc->remote;
     backend **next;
+    char why[128];
     svc->cfg = cfg;
+    svc->remote = strcmp(cfg->host, svc->br->opts.host) != 0;
     if (build_backends(svc, &next, err, errlen) != AB_OK) {
         svc->cfg = old;
+        svc->remote = was_remote;
         return AB_ERR;
     }
     backend **prev = svc->backends;
@@ -516,11 +539,30 @@ int svc_update(service *svc, const reg_service *cfg, char *err, size_t errlen)
      * dispatched again to a backend that is going away. */
     svc->backends = next;
     svc->nbackends = svc->remote ? 0 : cfg->nbackends;
-    close_backends(svc, prev, nprev, next, svc->nbackends,
-                   "was removed from the registry");
+    if (svc->remote && !was_remote)
+        snprintf(why, sizeof why, "service moved to host '%s' by a reload", cfg->host);
+    else
+        snprintf(why, sizeof why, "was removed from the registry");
+    close_backends(svc, prev, nprev, next, svc->nbackends, why);
     free(prev);
+    if (svc->remote)
+        fail_queued(svc, why);
+    if (svc->fr)
+        front_update(svc->fr, cfg);
     svc_dispatch(svc);
     return AB_OK;
+}
+
+void svc_count_cut(service *svc, guard_reason why)
+{
+    switch (why) {
+#define SVC_CUT_COUNT(sym, reason, stat)                                   \
+    case sym:                                                              \
+        svc->stats.stat++;                                                 \
+        break;
+        GUARD_REASONS(SVC_CUT_COUNT)
+#undef SVC_CUT_COUNT
+    }
 }
 
 static void on_part_closed(service *svc)
@@ -535,17 +577,17 @@ static void on_part_closed(service *svc)
         cb(br);
 }
 
-static void on_front_closed(zsock *zs) { on_part_closed(zs->data); }
 static void on_timer_closed(uv_handle_t *h) { on_part_closed(h->data); }
 static void on_backend_closed(service *svc) { on_part_closed(svc); }
 
+/* The broker detaches svc from its front before or after: the front's
+ * requests of svc were all answered here. */
 void svc_close(service *svc, const char *why, svc_close_cb cb)
 {
     svc_fail_all(svc, ERR_UNAVAILABLE, why);
     svc->on_close = cb;
-    svc->open_handles = 2 + (int)svc->nbackends;
+    svc->open_handles = 1 + (int)svc->nbackends;
     for (size_t i = 0; i < svc->nbackends; i++)
         backend_close(svc->backends[i], on_backend_closed);
-    zsock_close(&svc->front, on_front_closed);
     uv_close((uv_handle_t *)&svc->timer, on_timer_closed);
 }

@@ -13,18 +13,26 @@
 
 #define SVC_STATS(X)                                                       \
     X(requests, counter, "requests received from clients")                 \
-    X(replies, counter, "backend replies delivered to clients")            \
-    X(timeouts, counter, "timeout error replies sent")                     \
-    X(unavailable, counter, "unavailable error replies sent")              \
-    X(overloaded, counter, "overloaded error replies sent")                \
-    X(too_large, counter, "too_large error replies sent")                  \
-    X(bad_request, counter, "bad_request error replies sent")              \
+    X(replies, counter,                                                    \
+      "backend replies delivered to clients (not those undeliverable)")    \
+    X(timeouts, counter, "requests answered with a timeout error")         \
+    X(unavailable, counter, "requests answered with an unavailable error") \
+    X(overloaded, counter, "requests answered with an overloaded error")   \
+    X(too_large, counter, "requests answered with a too_large error")      \
+    X(bad_request, counter, "requests answered with a bad_request error")  \
+    X(bad_reply, counter, "requests answered with a bad_reply error")      \
     X(late_replies, counter,                                               \
       "backend replies dropped: the request was already answered")         \
-    X(bad_replies, counter,                                                \
-      "backend messages dropped: not shaped [id][empty][body]")            \
+    X(stray_replies, counter,                                              \
+      "backend messages dropped: no request id in front")                  \
     X(undeliverable, counter,                                              \
-      "replies dropped: the client was gone or not reading")               \
+      "replies (real or error) dropped: the client was gone or not reading") \
+    X(cuts_too_large, counter,                                             \
+      "connections cut: a partial message over the per-message bound")     \
+    X(cuts_too_slow, counter,                                              \
+      "connections cut: a partial message pending over --partial-ms")      \
+    X(cuts_memory, counter,                                                \
+      "connections cut: the largest partial message over --max-memory")    \
     X(queued, gauge, "requests waiting for a free backend")                \
     X(inflight, gauge, "requests sent to a backend, not yet answered")
 

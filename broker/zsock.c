@@ -8,7 +8,10 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void sched_mark(zsock *zs);
 static void sched_unmark(zsock *zs);
@@ -28,6 +31,10 @@ static int recv_message(zsock *zs, msgv *m)
         }
         more = zmq_msg_more(&frame);
         flags = 0;
+        /* ZMQ_SRCFD is deprecated but works in libzmq 4.3 (the "__fd"
+         * metadata of the engine); it names the connection for the guard. */
+        if (!more && zs->want_srcfd)
+            m->srcfd = zmq_msg_get(&frame, ZMQ_SRCFD);
         if (msgv_push(m, &frame) != AB_OK)
             log_error("out of memory receiving a frame; frame dropped");
     } while (more);
@@ -64,6 +71,8 @@ static void visit(zsock *zs)
         sched_mark(zs);
     else
         sched_unmark(zs);
+    if (zs->on_wake && !zs->closing)
+        zs->on_wake(zs);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events)
@@ -125,13 +134,29 @@ int zsock_init(zsock_sched *s, zsock *zs, void *zctx, int type,
     zs->max_frames = max_frames;
     ab_list_init(&zs->ready_link);
     zs->sock = zmq_socket(zctx, type);
-    if (!zs->sock)
-        return ab_seterr(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+    if (!zs->sock) {
+        int e = errno;
+        struct rlimit rl = {0, 0};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        return ab_seterr(err, errlen, "zmq_socket: %s (ZMQ_MAX_SOCKETS is %d, "
+                         "RLIMIT_NOFILE is %llu)", zmq_strerror(e),
+                         zmq_ctx_get(zctx, ZMQ_MAX_SOCKETS), (unsigned long long)rl.rlim_cur);
+    }
     return AB_OK;
+}
+
+/* See zsock_monitor_open: no event may be sent to a monitor PAIR that is
+ * gone. Events after this are dropped by libzmq. */
+static void stop_monitor(zsock *zs)
+{
+    if (zs->monitored)
+        zmq_socket_monitor(zs->sock, NULL, 0);
+    zs->monitored = 0;
 }
 
 void zsock_discard(zsock *zs)
 {
+    stop_monitor(zs);
     zmq_close(zs->sock);
     zs->sock = NULL;
 }
@@ -171,7 +196,7 @@ int zsock_send(zsock *zs, msgv *m)
     return rc;
 }
 
-void zsock_drain(zsock *zs) { process(zs, -1); }
+int zsock_drain(zsock *zs, int budget) { return process(zs, budget); }
 
 static void on_poll_closed(uv_handle_t *handle)
 {
@@ -185,8 +210,58 @@ static void on_poll_closed(uv_handle_t *handle)
 
 void zsock_close(zsock *zs, zsock_close_cb cb)
 {
+    stop_monitor(zs);
     zs->closing = 1;
     zs->on_close = cb;
     sched_unmark(zs);
     uv_close((uv_handle_t *)&zs->poll, on_poll_closed);
+}
+
+int zsock_events(zsock *zs)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    if (zmq_getsockopt(zs->sock, ZMQ_EVENTS, &events, &len) != 0)
+        return 0;
+    if (events & ZMQ_POLLIN)
+        sched_mark(zs);
+    return events;
+}
+
+int zsock_monitor_open(zsock_sched *s, zsock *mon, void *zctx, zsock *zs,
+                       int events, char *err, size_t errlen)
+{
+    static unsigned long seq;
+    char addr[64];
+    int zero = 0;
+    snprintf(addr, sizeof addr, "inproc://agentbus-monitor-%lu", ++seq);
+    if (zmq_socket_monitor(zs->sock, addr, events) != 0)
+        return ab_seterr(err, errlen, "zmq_socket_monitor: %s", zmq_strerror(errno));
+    zs->monitored = 1;
+    if (zsock_init(s, mon, zctx, ZMQ_PAIR, 2, err, errlen) != AB_OK) {
+        stop_monitor(zs);
+        return AB_ERR;
+    }
+    if (zmq_setsockopt(mon->sock, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
+        zmq_connect(mon->sock, addr) != 0) {
+        ab_seterr(err, errlen, "monitor connect: %s", zmq_strerror(errno));
+        stop_monitor(zs);
+        zsock_discard(mon);
+        return AB_ERR;
+    }
+    return AB_OK;
+}
+
+/* Monitor messages are [event u16 + value u32][endpoint] (host order). */
+int zsock_monitor_event(msgv *m, int *event, int *value)
+{
+    uint16_t ev;
+    uint32_t val;
+    if (m->n < 1 || msgv_size(m, 0) < sizeof ev + sizeof val)
+        return AB_ERR;
+    memcpy(&ev, msgv_data(m, 0), sizeof ev);
+    memcpy(&val, (const char *)msgv_data(m, 0) + sizeof ev, sizeof val);
+    *event = ev;
+    *value = (int)val;
+    return AB_OK;
 }

@@ -100,6 +100,75 @@ def test_registry_link_keys_documented():
     assert table_names("docs/registry.md", "## `hosts`") == host_keys
 
 
+def declared_knobs():
+    """Knob names of the registry's key table (the keys `defaults:` takes)."""
+    src = read("broker/registry.c")
+    table = src[src.index("static const key_def svc_keys"):]
+    table = table[:table.index("[K_HOST]")]
+    return re.findall(r'\[K_\w+\] = (?:INT_KEY\(|\{)"(\w+)"', table)
+
+
+def test_registry_knobs_documented():
+    knobs = declared_knobs()
+    assert {"timeout_ms", "max_msg_bytes", "max_per_client"} <= set(knobs)
+    doc = read("docs/registry.md")
+    section = doc[doc.index("## Knobs"):doc.index("## Names")]
+    rows = re.findall(r"^\| `(\w+)` +\|", section, re.M)
+    assert rows == knobs
+
+
+def test_guard_reasons_documented():
+    src = read("broker/guard.h")
+    reasons = re.findall(r'X\(CUT_\w+, "(\w+)", (\w+)\)', src)
+    assert len(reasons) == 3
+    doc = read("docs/operations.md")
+    section = doc[doc.index("## Memory bounds"):doc.index("## Sizing")]
+    for reason, stat in reasons:
+        assert f"* `{reason}`:" in section, reason
+        assert f"| `{stat}` | counter |" in doc, stat
+
+
+def client_codes():
+    """(symbol, name, wire) of every AB_CODES entry in client/agentbus.h."""
+    src = read("client/agentbus.h")
+    return re.findall(r'X\((AB_E\w+), "(\w+)", ([01])\)', src)
+
+
+def test_client_codes_documented():
+    codes = client_codes()
+    assert len(codes) >= 8
+    doc = read("client/README.md")
+    rows = re.findall(r"^\| `(AB_E\w+)` \| `(\w+)` \|", doc, re.M)
+    assert rows == [(sym, name) for sym, name, _ in codes]
+
+
+def test_client_wire_codes_are_the_brokers():
+    """A code the header reads off the wire is one the broker sends (codes
+    the header does not know yet reach callers as AB_EBROKER)."""
+    wire = [name for _, name, w in client_codes() if w == "1"]
+    assert wire and set(wire) <= set(declared_errors())
+
+
+def test_client_limits_documented():
+    src = read("client/agentbus.h")
+    limits = re.findall(r"#ifndef (AB_[A-Z_]+)\n#define \1 ", src)
+    assert "AB_MAX_FRAMES" in limits and "AB_REGISTRY_MAX_LINE" in limits
+    doc = read("client/README.md")
+    assert re.findall(r"^\| `(AB_[A-Z_]+)` \| \d+ \|", doc, re.M) == limits
+
+
+def test_error_mark_agrees_between_broker_and_client():
+    broker = read("broker/errmark.h")
+    client = read("client/agentbus.h")
+
+    def consts(text, names):
+        return [re.search(rf"#define {n} (\S+)", text).group(1) for n in names]
+    assert consts(broker, ["ERRMARK_TAG_LEN", "ERRMARK_KIND_REQUEST", "ERRMARK_KIND_ERROR"]) == \
+        consts(client, ["AB__TAG_LEN", "AB__KIND_REQUEST", "AB__KIND_ERROR"])
+    assert r'"\0ab"' in client and "{0, 'a', 'b'," in read("broker/errmark.c")
+    assert '"\\0ab"' in read("docs/errors.md")
+
+
 def test_migrate_options_documented():
     src = read("broker/cli_migrate.c")
     options = set(re.findall(r'\{"([a-z-]+)", (?:required|no)_argument', src))

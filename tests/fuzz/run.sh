@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh: runs each fuzz target (codec both ways, link envelopes, registry
-# loader) for SECONDS under ASan + UBSan, from
+# loader, the agentbus.h client's readers) for SECONDS under ASan + UBSan, from
 # the committed seed corpus and every saved regression case, and fails if
 # any target crashes, leaks, times out or breaks the codec's contract.
 #
@@ -25,11 +25,12 @@ max_len=${FUZZ_MAX_LEN:-65536}
 rss_mb=${FUZZ_RSS_MB:-2048}
 artifacts=$here/artifacts
 mkdir -p "$artifacts"
-cmake --build "$build" -j2 --target fuzz_json2mp fuzz_mp2json fuzz_link fuzz_registry >/dev/null
+cmake --build "$build" -j2 --target fuzz_json2mp fuzz_mp2json fuzz_link fuzz_registry \
+  fuzz_client >/dev/null
 
 failed=0
 summary=""
-for target in json2mp mp2json link registry; do
+for target in json2mp mp2json link registry client; do
   # New inputs go to a scratch corpus so the committed one stays small.
   scratch=$(mktemp -d)
   log=$scratch/log

@@ -8,6 +8,7 @@ Protocol with the test harness, on stdout (one line each, flushed):
   event accepted|disconnected   a peer connected / went away (--monitor)
 """
 import argparse
+import resource
 import sys
 import time
 
@@ -60,6 +61,9 @@ def report_events(mon):
 
 def main(argv):
     args = parse_args(argv)
+    # One agent may be the backend of many services (one connection each).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     ctx = zmq.Context()
     sock = ctx.socket(zmq.REP)
     mon = sock.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED) \

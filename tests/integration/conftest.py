@@ -26,18 +26,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
 
 
-@pytest.fixture(scope="session")
-def agentbusd():
-    """Path of the agentbusd binary under test."""
+def built(name):
+    """Path of the broker/ program `name` in $AGENTBUS_BUILD (fails the
+    run, never skips, when it is missing)."""
     build = os.environ.get("AGENTBUS_BUILD")
     if not build:
         pytest.fail("set AGENTBUS_BUILD to the CMake build directory "
                     "(e.g. AGENTBUS_BUILD=build)", pytrace=False)
-    exe = Path(build).resolve() / "broker" / "agentbusd"
+    exe = Path(build).resolve() / "broker" / name
     if not os.access(exe, os.X_OK):
         pytest.fail(f"{exe} not found: build it first "
-                    f"(cmake --build {build} --target agentbusd)", pytrace=False)
+                    f"(cmake --build {build} --target {name})", pytrace=False)
     return exe
+
+
+@pytest.fixture(scope="session")
+def agentbusd():
+    """Path of the agentbusd binary under test."""
+    return built("agentbusd")
+
+
+@pytest.fixture(scope="session")
+def agentbus():
+    """Path of the agentbus tool (agentbus check)."""
+    return built("agentbus")
 
 
 @pytest.fixture

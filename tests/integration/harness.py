@@ -8,6 +8,7 @@ that a broken broker fails a test instead of hanging CI.
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -52,6 +53,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct TCP ports nothing listens on right now (held together
+    while the kernel picks them, so none is picked twice)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def tcp_endpoint(port):
     return f"tcp://127.0.0.1:{port}"
 
@@ -61,21 +75,32 @@ def service(port, backends, host=HOST, **knobs):
     return {"host": host, "port": port, "backends": list(backends), **knobs}
 
 
-def host_entries(hosts):
+def link_port(taken):
+    """A free port that is none of `taken` (the registry refuses a link
+    port that is also a service port)."""
+    while True:
+        port = free_port()
+        if port not in taken:
+            return port
+
+
+def host_entries(hosts, services=None):
     """Registry entries for these host names. With more than one host each
     gets a link on loopback and a fresh public key, as the registry requires
-    for hosts that serve the others (the brokers of these tests do not bind
-    links yet; the port is only reserved by free_port)."""
+    for hosts that serve the others."""
     if len(hosts) < 2:
         return {h: {} for h in hosts}
-    return {h: {"link": tcp_endpoint(free_port()),
+    taken = {s.get("port") for s in (services or {}).values()}
+    return {h: {"link": tcp_endpoint(link_port(taken)),
                 "public_key": zmq.curve_keypair()[0].decode()}
             for h in hosts}
 
 
-def write_registry(path, services, defaults=None, hosts=(HOST, "otherpc")):
-    """Write a registry YAML file with these services (name -> entry)."""
-    doc = {"hosts": host_entries(hosts), "services": services}
+def write_registry(path, services, defaults=None, hosts=(HOST, "otherpc"),
+                   host_doc=None):
+    """Write a registry YAML file with these services (name -> entry);
+    host_doc (from host_entries) keeps the hosts of an earlier write."""
+    doc = {"hosts": host_doc or host_entries(hosts, services), "services": services}
     if defaults:
         doc["defaults"] = defaults
     Path(path).write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -90,18 +115,33 @@ class Broker:
         self.logfile = Path(workdir) / "agentbusd.log"
         self.args = list(args)
         self.proc = None
+        self.nofile = None  # (soft, hard) RLIMIT_NOFILE to start it with
+        self.hosts = None   # host entries, kept across rewrites
         self.rewrite(services, defaults)
 
     def rewrite(self, services, defaults=None):
-        """Replace the registry file (takes effect on start or SIGHUP)."""
-        write_registry(self.registry, services, defaults)
+        """Replace the registry file (takes effect on start or SIGHUP). The
+        hosts stay as first written unless a service port now collides
+        with a link port."""
+        ports = {s.get("port") for s in services.values()}
+        if self.hosts is None or any(
+                int(h["link"].rsplit(":", 1)[1]) in ports
+                for h in self.hosts.values() if "link" in h):
+            self.hosts = host_entries((HOST, "otherpc"), services)
+        write_registry(self.registry, services, defaults, host_doc=self.hosts)
 
     def spawn(self, host=HOST):
         # Ports on loopback only: tests never listen on other interfaces.
         argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
                 "--bind", "127.0.0.1"] + self.args
+        limits = None
+        if self.nofile:
+            nofile = self.nofile
+
+            def limits():
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, preexec_fn=limits)
 
     def start(self, host=HOST):
         """Spawn and wait for the `ready` line."""

@@ -15,21 +15,25 @@ static void set(backend *b, int up, int stalled, int inflight)
     b->inflight = inflight;
 }
 
+/* Everyone busy since t=0; pipelining allowed behind requests under 10 ms. */
+static const pick_rule young = {.max_inflight = 16, .pipeline_ms = 10, .now = 5};
+
 static void test_pick_fewest_outstanding(void)
 {
     backend b[3] = {0};
     backend *bes[3] = {&b[0], &b[1], &b[2]};
+    pick_rule at5 = {.max_inflight = 5, .pipeline_ms = 10, .now = 5};
     set(&b[0], 1, 0, 5);
     set(&b[1], 1, 0, 2);
     set(&b[2], 1, 0, 3);
-    CHECK(backend_pick(bes, 3, 16, 0) == &b[1]);
-    CHECK(backend_pick(bes, 3, 16, 2) == &b[1]); /* start only breaks ties */
-    set(&b[1], 0, 0, 0);                          /* down: skipped */
-    CHECK(backend_pick(bes, 3, 16, 0) == &b[2]);
-    set(&b[2], 1, 1, 0);                          /* stalled: skipped */
-    CHECK(backend_pick(bes, 3, 16, 0) == &b[0]);
-    CHECK(backend_pick(bes, 3, 5, 0) == NULL);    /* b[0] at max_inflight */
-    CHECK(backend_pick(bes, 0, 16, 0) == NULL);   /* no backends */
+    CHECK(backend_pick(bes, 3, &young, 0) == &b[1]);
+    CHECK(backend_pick(bes, 3, &young, 2) == &b[1]); /* start only breaks ties */
+    set(&b[1], 0, 0, 0);                              /* down: skipped */
+    CHECK(backend_pick(bes, 3, &young, 0) == &b[2]);
+    set(&b[2], 1, 1, 0);                              /* stalled: skipped */
+    CHECK(backend_pick(bes, 3, &young, 0) == &b[0]);
+    CHECK(backend_pick(bes, 3, &at5, 0) == NULL);     /* b[0] at max_inflight */
+    CHECK(backend_pick(bes, 0, &young, 0) == NULL);   /* no backends */
 }
 
 static void test_pick_rotates_ties(void)
@@ -38,9 +42,49 @@ static void test_pick_rotates_ties(void)
     backend *bes[3] = {&b[0], &b[1], &b[2]};
     for (int i = 0; i < 3; i++)
         set(&b[i], 1, 0, 0);
-    CHECK(backend_pick(bes, 3, 16, 0) == &b[0]);
-    CHECK(backend_pick(bes, 3, 16, 1) == &b[1]);
-    CHECK(backend_pick(bes, 3, 16, 5) == &b[2]); /* start wraps modulo n */
+    CHECK(backend_pick(bes, 3, &young, 0) == &b[0]);
+    CHECK(backend_pick(bes, 3, &young, 1) == &b[1]);
+    CHECK(backend_pick(bes, 3, &young, 5) == &b[2]); /* start wraps modulo n */
+}
+
+/* A backend busy with one request for pipeline_ms or more gets nothing
+ * more until it replies: the request would wait for all of that one. */
+static void test_pick_never_stacks_behind_an_old_request(void)
+{
+    backend b[2] = {0};
+    backend *bes[2] = {&b[0], &b[1]};
+    set(&b[0], 1, 0, 1);
+    set(&b[1], 1, 0, 3);
+    b[0].busy_since = 0;
+    b[1].busy_since = 95;
+    pick_rule at100 = {.max_inflight = 16, .pipeline_ms = 10, .now = 100};
+    CHECK(backend_pick(bes, 2, &young, 0) == &b[0]);   /* both young: fewest */
+    CHECK(backend_pick(bes, 2, &at100, 0) == &b[1]);   /* b[0]'s is 100 ms old */
+    b[1].busy_since = 90;
+    CHECK(backend_pick(bes, 2, &at100, 0) == NULL);    /* both old: queue */
+    set(&b[1], 1, 0, 0);
+    CHECK(backend_pick(bes, 2, &at100, 0) == &b[1]);   /* idle takes it */
+    pick_rule never = {.max_inflight = 16, .pipeline_ms = 0, .now = 5};
+    set(&b[1], 1, 0, 1);
+    CHECK(backend_pick(bes, 2, &never, 0) == NULL);    /* 0: no pipelining */
+}
+
+/* A request answered `timeout` still occupies a REP until it is done (or
+ * for another timeout, then it is assumed dropped). */
+static void test_pick_counts_zombies(void)
+{
+    backend b[2] = {0};
+    backend *bes[2] = {&b[0], &b[1]};
+    set(&b[0], 1, 0, 0);
+    set(&b[1], 1, 0, 1);
+    b[1].busy_since = 0;
+    backend_abandon(&b[0], 0, 1000);                   /* b[0]: one zombie */
+    pick_rule at100 = {.max_inflight = 16, .pipeline_ms = 10, .now = 100};
+    CHECK(backend_pick(bes, 2, &at100, 0) == NULL);    /* both busy, old */
+    pick_rule at1000 = {.max_inflight = 16, .pipeline_ms = 10, .now = 1000};
+    CHECK(backend_pick(bes, 2, &at1000, 0) == &b[0]);  /* assumed dropped */
+    backend_abandon(&b[0], 1000, 2000);
+    CHECK(b[0].zombies == 1);                          /* the stale one is gone */
 }
 
 static void test_msgv_limit_and_delimiter(void)
@@ -84,6 +128,8 @@ static void test_error_body(void)
     CHECK_STR_CONTAINS(buf, "\"error\":\"too_large\"");
     svc_error_body(buf, sizeof buf, "s", ERR_BAD_REQUEST, "");
     CHECK_STR_CONTAINS(buf, "\"error\":\"bad_request\"");
+    svc_error_body(buf, sizeof buf, "s", ERR_BAD_REPLY, "");
+    CHECK_STR_CONTAINS(buf, "\"error\":\"bad_reply\"");
     n = svc_error_body(buf, 16, "s", ERR_TIMEOUT, "x"); /* truncation is safe */
     CHECK(n == 15 && strlen(buf) == 15);
 }
@@ -92,6 +138,8 @@ int main(void)
 {
     test_pick_fewest_outstanding();
     test_pick_rotates_ties();
+    test_pick_never_stacks_behind_an_old_request();
+    test_pick_counts_zombies();
     test_msgv_limit_and_delimiter();
     test_error_body();
     return CHECK_DONE();
