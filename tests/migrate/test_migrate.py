@@ -3,6 +3,7 @@ the registry it proposes (valid for `agentbus check`, ports kept where
 unique, every collision reported with every agent involved and resolved by
 free ports), the per-agent change list, refusals of bad input with file and
 line, and never overwriting an output without --force."""
+import os
 import re
 from pathlib import Path
 
@@ -231,6 +232,16 @@ def test_bad_input_is_refused_with_file_and_line(run, tmp_path, name, host, expe
     for e in expected:
         assert e in p.stderr, p.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_only_regular_files_are_read(run, tmp_path):
+    # A FIFO or a directory is refused at once (a FIFO would block forever).
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    p = run("migrate", f"h={fifo}", f"h={tmp_path}", "-o", tmp_path / "r.yaml")
+    assert p.returncode == 1
+    assert f"{fifo}: not a regular file (a FIFO)" in p.stderr
+    assert f"{tmp_path}: not a regular file (a directory)" in p.stderr
 
 
 def test_every_input_is_reported(run, tmp_path):
