@@ -4,15 +4,17 @@
 # checks that a gcc build is warning-free too, then runs:
 #   1. C unit tests (ctest)
 #   2. the fuzzers, each for a bounded time (FUZZ_SECONDS, default 45)
-echo "== integration, client, codec, hosts, migrate, container and docs tests"
-/usr/bin/python3 -m pytest -q -rsx -p no:cacheprovider tests/integration tests/client \
-  tests/proto tests/hosts tests/migrate tests/container tests/docs
-
-if [ "$(repo_state)" != "$STATE_BEFORE" ]; then
-  echo "FAIL: the test run changed the repository (tests must write only to temporary dirs):" >&2
-  diff <(echo "$STATE_BEFORE") <(repo_state) >&2 || true
-  exit 1
-fi
+#   3. the Python suites against real agents and the real broker, among them
+#      client/agentbus.h's (tests/client, its C and C++ programs), the codec
+#      against the real JSON producers, the multi-host harness in network
+#      namespaces (tests/hosts is skipped unless root), `agentbus migrate`
+#      on sample fleets, and the container tests (tests/container: podman,
+#      installed and configured by tests/container/engine.sh; skipped,
+#      saying why, where no container engine can run)
+# Tests that wait for a feature another part of the work is still building
+# run and are reported as xfailed with the reason (pytest -rx).
+# Exits non-zero if anything fails, and also if the run left a file in the
+# repository that git does not ignore (tests write only to temporary dirs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
