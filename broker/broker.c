@@ -13,6 +13,7 @@
 #include "common.h"
 #include "sizing.h"
 #include "log.h"
+#include "sdnotify.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -204,6 +205,7 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     log_info("ready host=%s services=%zu registry=%s sockets=%zu max_sockets=%d",
              opts->host, br->nsvcs, opts->registry_path,
              sizing_sockets(br->reg, opts->host), br->max_sockets);
+    sdnotify_ready();
     return AB_OK;
 }
 

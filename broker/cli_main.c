@@ -33,6 +33,8 @@ static const subcommand subcommands[] = {
      "agentbus top --redis redis://10.0.0.5:6379/0"},
     {"health", cli_health, "exit 0 if agentbusd is alive (/healthz), for health checks",
      "agentbus health --http 127.0.0.1:7780"},
+    {"migrate", cli_migrate, "propose a registry and per-agent changes from compose files",
+     "agentbus migrate mainpc=docker-compose.yml -o registry.yaml"},
 };
 
 static void usage(FILE *out)
