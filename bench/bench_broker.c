@@ -1,30 +1,34 @@
 /*
- * bench_broker.c: measures one REQ/REP workload three ways -- direct
- * REQ->REP, through a plain zmq_proxy ROUTER/DEALER, and through
- * agentbusd -- and prints round-trip latency (one client), throughput
- * (many concurrent clients) and the agentbusd/zmq_proxy ratios.
+ * bench_broker.c: measures one REQ/REP workload four ways -- direct
+ * REQ->REP, through a plain zmq_proxy ROUTER/DEALER, through agentbusd
+ * with its statistics on (histograms, HTTP endpoint scraped, Redis push)
+ * and through agentbusd with them off ("bare") -- and prints round-trip
+ * latency (one client), throughput (many concurrent clients) and the
+ * ratios (agentbusd/zmq_proxy, and observability on/off).
  *
  * It owns the whole experiment: the REP echo backends (threads of this
- * process), the zmq_proxy thread, the agentbusd child (registry and log
- * in a temp dir), the load generators and the report.  In each of
- * --rounds rounds every path is up at once and the paths take turns in
- * short blocks (latency) and windows (throughput), so that drift on a
- * shared machine hits every mode alike; each figure is the median over
- * rounds, each ratio the median of the per-round ratios.  Every reply is
- * compared with its request: a broken path fails the run instead of
- * being measured.
+ * process), the zmq_proxy thread, the agentbusd children (registry and
+ * log in a temp dir), the redis-server they push to, the HTTP scraper,
+ * the load generators and the report.  In each of --rounds rounds every
+ * path is up at once and the paths take turns in short blocks (latency)
+ * and windows (throughput), so that drift on a shared machine hits every
+ * mode alike; each figure is the median over rounds, each ratio the
+ * median of the per-round ratios.  Every reply is compared with its
+ * request: a broken path fails the run instead of being measured.
  *
- * Then a mixed case: two REP backends of which one client keeps busy
- * with slow requests (--slow-ms) while --fast-clients send fast ones
- * (--fast-ms), through zmq_proxy and through agentbusd (with the
- * registry's built-in dispatch knobs) taking turns; it reports the fast
- * requests' p50/p99: what a request pays for being stacked behind a long
- * one at a REP agent.
- *
- * Client kinds: every path is driven by raw libzmq REQ clients; with
- * --header-client 1 the agentbusd path is also driven by clients of
- * client/agentbus.h (same broker, same blocks and windows, own report
- * lines), to show what the header costs over a bare REQ socket.
+ * Three additions, each in its own section below:
+ *  - observability on vs off: the "bare" mode, and for the others the
+ *    scraper and redis-server that make the statistics do their work;
+ *  - client kinds: every path is driven by raw libzmq REQ clients; with
+ *    --header-client 1 the agentbusd path is also driven by clients of
+ *    client/agentbus.h (same broker, same blocks and windows, own report
+ *    lines), to show what the header costs over a bare REQ socket;
+ *  - a mixed case, after the rounds: two REP backends of which one client
+ *    keeps busy with slow requests (--slow-ms) while --fast-clients send
+ *    fast ones (--fast-ms), through zmq_proxy and through agentbusd (with
+ *    the registry's built-in dispatch knobs and its statistics on) taking
+ *    turns; it reports the fast requests' p50/p99: what a request pays
+ *    for being stacked behind a long one at a REP agent.
  */
 #define AGENTBUS_IMPLEMENTATION
 #include "agentbus.h"
@@ -76,10 +80,11 @@
 #define GOAL_HEADER_P50_RATIO 1.05  /* agentbus.h client / REQ, both via agentbusd */
 #define GOAL_HEADER_RPS_RATIO 0.95
 
-enum mode { MODE_DIRECT, MODE_PROXY, MODE_AGENTBUSD, MODE_COUNT };
+enum mode { MODE_DIRECT, MODE_PROXY, MODE_AGENTBUSD, MODE_BARE, MODE_COUNT };
 
-static const char *const MODE_OPT[MODE_COUNT] = {"direct", "proxy", "agentbusd"};
-static const char *const MODE_LABEL[MODE_COUNT] = {"direct", "zmq_proxy", "agentbusd"};
+static const char *const MODE_OPT[MODE_COUNT] = {"direct", "proxy", "agentbusd", "bare"};
+static const char *const MODE_LABEL[MODE_COUNT] = {"direct", "zmq_proxy", "agentbusd",
+                                                   "agentbusd-bare"};
 
 /* Who drives a path: a raw libzmq REQ socket (every mode), or an ab_client
  * of client/agentbus.h (the agentbusd path only, --header-client). */
@@ -142,8 +147,20 @@ struct proxy {
     pthread_t thread;
 };
 
+/* Polls agentbusd's HTTP endpoint while it is measured (see below). */
+struct scraper {
+    pthread_t thread;
+    int port;
+    int running;
+    atomic_int stop;
+    atomic_int ok, failed;   /* scrapes */
+};
+
 struct daemon {
     pid_t pid;               /* 0 once reaped */
+    int bare;                /* observability off (MODE_BARE) */
+    int http_port;
+    struct scraper scraper;
     char dir[TMPDIR_MAX];    /* temp dir holding the registry and the log */
     char registry[PATH_MAX];
     char log[PATH_MAX];
@@ -516,6 +533,204 @@ static void proxy_stop(struct proxy *p)
     zmq_ctx_term(p->ctx);
 }
 
+/* ---- observability on vs off -------------------------------------------- */
+
+/*
+ * agentbusd is measured twice in every round: "agentbusd" with everything
+ * the statistics offer switched on -- latency histograms, the HTTP endpoint
+ * scraped for /metrics and /stats.json every SCRAPE_MS, and a push to a
+ * redis-server started by this benchmark every stats interval -- and
+ * "agentbusd-bare" with all of it off (--stats-interval 0 --http off). The
+ * ratio of the two is what observability costs (goal: within 3%).
+ */
+#define SCRAPE_MS 1000
+#define GOAL_OBS_RATIO 0.03
+
+struct redis_child {
+    pid_t pid;
+    int port;
+    int used;                /* it was up for the run */
+};
+
+static struct redis_child redis_child;
+
+static int free_port(int *port, char *err);
+
+/* A TCP connection to 127.0.0.1:port with send/receive timeouts, or -1. */
+static int dial_local(int port, int timeout_ms)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+                    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+                    connect(fd, (struct sockaddr *)&a, sizeof a) != 0)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* GET path over HTTP/1.0; AB_OK when the status is 200. The response's
+ * first len - 1 bytes land in out (NUL-terminated) when out is given. */
+static int http_get(int port, const char *path, char *out, size_t len)
+{
+    char buf[16384];
+    int fd = dial_local(port, 2000), n, ok = 0;
+    size_t total = 0;
+    if (fd < 0)
+        return AB_ERR;
+    snprintf(buf, sizeof buf, "GET %s HTTP/1.0\r\n\r\n", path);
+    if (send(fd, buf, strlen(buf), MSG_NOSIGNAL) == (ssize_t)strlen(buf)) {
+        while ((n = (int)recv(fd, buf, sizeof buf, 0)) > 0) {
+            ok = ok || (total == 0 && n >= 12 && memcmp(buf + 9, "200", 3) == 0);
+            if (out && total < len - 1)
+                memcpy(out + total, buf, (size_t)n < len - 1 - total ? (size_t)n : len - 1 - total);
+            total += (size_t)n;
+        }
+    }
+    if (out)
+        out[total < len - 1 ? total : len - 1] = '\0';
+    close(fd);
+    return ok ? AB_OK : AB_ERR;
+}
+
+/* Redis pushes agentbusd reports in /stats.json ("pushes" of its redis
+ * series), or -1. */
+static long redis_pushes(int port)
+{
+    static char doc[1 << 16];
+    const char *p;
+    if (http_get(port, "/stats.json", doc, sizeof doc) != AB_OK ||
+        !(p = strstr(doc, "\"redis\":[{")) || !(p = strstr(p, "\"pushes\":")))
+        return -1;
+    return strtol(p + 9, NULL, 10);
+}
+
+static void *scraper_main(void *arg)
+{
+    struct scraper *sc = arg;
+    while (!atomic_load(&sc->stop)) {
+        int rc = http_get(sc->port, "/metrics", NULL, 0);
+        if (rc == AB_OK)
+            rc = http_get(sc->port, "/stats.json", NULL, 0);
+        atomic_fetch_add(rc == AB_OK ? &sc->ok : &sc->failed, 1);
+        for (int t = 0; t < SCRAPE_MS / POLL_MS && !atomic_load(&sc->stop); t++)
+            sleep_ms(POLL_MS);
+    }
+    return NULL;
+}
+
+static int scraper_start(struct scraper *sc, int port, char *err)
+{
+    sc->port = port;
+    atomic_store(&sc->stop, 0);
+    atomic_store(&sc->ok, 0);
+    atomic_store(&sc->failed, 0);
+    if (pthread_create(&sc->thread, NULL, scraper_main, sc) != 0)
+        return ab_seterr(err, AB_ERRLEN, "pthread_create failed for the scraper");
+    sc->running = 1;
+    return AB_OK;
+}
+
+/* Redis pushes so far, waiting up to timeout_ms for the first one (the
+ * first push comes one stats interval after agentbusd started). */
+static long wait_pushes(int port, int timeout_ms)
+{
+    long pushes = redis_pushes(port);
+    for (int waited = 0; pushes == 0 && waited < timeout_ms; waited += POLL_MS) {
+        sleep_ms(POLL_MS);
+        pushes = redis_pushes(port);
+    }
+    return pushes;
+}
+
+/* Stop scraping; AB_ERR if a scrape failed or, with Redis up, nothing
+ * was pushed (observability was not exercised: the figures would not
+ * mean what they say). */
+static int scraper_stop(struct scraper *sc, int timeout_ms, char *err)
+{
+    if (!sc->running)
+        return AB_OK;
+    long pushes = redis_child.used ? wait_pushes(sc->port, timeout_ms) : 1;
+    atomic_store(&sc->stop, 1);
+    pthread_join(sc->thread, NULL);
+    sc->running = 0;
+    if (atomic_load(&sc->ok) == 0 || atomic_load(&sc->failed) > 0 || pushes <= 0)
+        return ab_seterr(err, AB_ERRLEN, "agentbusd's observability: %d scrapes ok, %d failed,"
+                         " %ld Redis pushes", atomic_load(&sc->ok), atomic_load(&sc->failed),
+                         pushes);
+    return AB_OK;
+}
+
+/* redis-server on a free loopback port for the whole run, or none (the
+ * "agentbusd" mode then runs without a Redis push, and says so). */
+static void redis_start(int timeout_ms)
+{
+    char port[16], err[AB_ERRLEN];
+    if (free_port(&redis_child.port, err) != AB_OK)
+        return;
+    snprintf(port, sizeof port, "%d", redis_child.port);
+    char *const argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", NULL};
+    redis_child.pid = fork();
+    if (redis_child.pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    for (int waited = 0; redis_child.pid > 0 && waited <= timeout_ms; waited += POLL_MS) {
+        int fd = dial_local(redis_child.port, POLL_MS);
+        if (fd >= 0) {
+            close(fd);
+            redis_child.used = 1;
+            return;
+        }
+        if (waitpid(redis_child.pid, NULL, WNOHANG) == redis_child.pid)
+            break;
+        sleep_ms(POLL_MS);
+    }
+    if (redis_child.pid > 0)
+        kill(redis_child.pid, SIGKILL);
+    redis_child.pid = 0;
+    printf("note: redis-server did not start: agentbusd runs without the Redis push\n");
+}
+
+static void redis_stop(void)
+{
+    if (redis_child.pid > 0) {
+        kill(redis_child.pid, SIGTERM);
+        waitpid(redis_child.pid, NULL, 0);
+        redis_child.pid = 0;
+    }
+}
+
+/* agentbusd's observability options for d (bufs holds their text). */
+static int obs_args(const struct daemon *d, char *argv[], char bufs[2][64])
+{
+    int n = 0;
+    if (d->bare) {
+        argv[n++] = "--http";
+        argv[n++] = "off";
+        argv[n++] = "--stats-interval";
+        argv[n++] = "0";
+        return n;
+    }
+    snprintf(bufs[0], 64, "127.0.0.1:%d", d->http_port);
+    argv[n++] = "--http";
+    argv[n++] = bufs[0];
+    if (redis_child.pid > 0) {
+        snprintf(bufs[1], 64, "redis://127.0.0.1:%d/0", redis_child.port);
+        argv[n++] = "--redis";
+        argv[n++] = bufs[1];
+    }
+    return n;
+}
+
 /* ---- agentbusd child ---------------------------------------------------- */
 
 /* A TCP port nobody listens on right now (agentbusd binds every address on it). */
@@ -579,7 +794,9 @@ static void show_log(const struct daemon *d)
 /* Start agentbusd with stdout/stderr to the log file; it dies with us. */
 static int daemon_spawn(struct daemon *d, const char *exe, char *err)
 {
-    char *const argv[] = {(char *)exe, "--registry", d->registry, "--host", BENCH_HOST, NULL};
+    char bufs[2][64];
+    char *argv[16] = {(char *)exe, "--registry", d->registry, "--host", BENCH_HOST};
+    obs_args(d, argv + 5, bufs);
     int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return ab_seterr(err, AB_ERRLEN, "%s: %s", d->log, strerror(errno));
@@ -665,7 +882,7 @@ static int daemon_prepare(struct daemon *d, const struct endpoints *backends, co
         return ab_seterr(err, AB_ERRLEN, "mkdtemp %s: %s", d->dir, strerror(errno));
     snprintf(d->registry, sizeof d->registry, "%s/registry.yaml", d->dir);
     snprintf(d->log, sizeof d->log, "%s/agentbusd.log", d->dir);
-    if (free_port(port, err) != AB_OK)
+    if (free_port(port, err) != AB_OK || (!d->bare && free_port(&d->http_port, err) != AB_OK))
         return AB_ERR;
     return write_registry(d->registry, *port, backends, o, err);
 }
@@ -689,6 +906,10 @@ static int daemon_start(struct daemon *d, const struct endpoints *backends, cons
     }
     front->n = 1;
     snprintf(front->addr[0], ENDPOINT_LEN, "tcp://127.0.0.1:%d", port);
+    if (!d->bare && scraper_start(&d->scraper, d->http_port, err) != AB_OK) {
+        daemon_stop(d, o->timeout_ms, stop_err);
+        return AB_ERR;
+    }
     return AB_OK;
 }
 
@@ -725,6 +946,7 @@ static int path_start(struct path *p, enum mode m, const struct endpoints *backe
             return AB_ERR;
         break;
     default:
+        p->daemon.bare = m == MODE_BARE;
         if (daemon_start(&p->daemon, backends, o, &p->lat, err) != AB_OK)
             return AB_ERR;
         break;
@@ -737,8 +959,11 @@ static int path_stop(struct path *p, const struct opts *o, char *err)
 {
     if (p->mode == MODE_PROXY)
         proxy_stop(&p->proxy);
-    if (p->mode == MODE_AGENTBUSD)
-        return daemon_stop(&p->daemon, o->timeout_ms, err);
+    if (p->mode == MODE_AGENTBUSD || p->mode == MODE_BARE) {
+        int rc = scraper_stop(&p->daemon.scraper, o->timeout_ms, err);
+        return daemon_stop(&p->daemon, o->timeout_ms, rc == AB_OK ? err : NULL) == AB_OK
+                   ? rc : AB_ERR;
+    }
     return AB_OK;
 }
 
@@ -1060,7 +1285,8 @@ static int measure_throughput(struct bench *b, const struct path *paths, int n, 
     for (int i = 0; i < n; i++) {
         struct figures *f = &b->res[r][paths[i].mode];
         f->rps = (double)t[i].done / (t[i].us / 1e6);
-        if (paths[i].mode == MODE_AGENTBUSD && read_rss(paths[i].daemon.pid, f, err) != AB_OK)
+        if ((paths[i].mode == MODE_AGENTBUSD || paths[i].mode == MODE_BARE) &&
+            read_rss(paths[i].daemon.pid, f, err) != AB_OK)
             return AB_ERR;
     }
     return AB_OK;
@@ -1069,7 +1295,7 @@ static int measure_throughput(struct bench *b, const struct path *paths, int n, 
 static void print_progress(int round, const struct opts *o, const char *label,
                            const struct figures *f)
 {
-    printf("round %d/%d %-10s p50 %8.1f us  p99 %8.1f us  mean %8.1f us  %10.0f req/s\n",
+    printf("round %d/%d %-14s p50 %8.1f us  p99 %8.1f us  mean %8.1f us  %10.0f req/s\n",
            round + 1, o->rounds, label, f->p50_us, f->p99_us, f->mean_us, f->rps);
     fflush(stdout);
 }
@@ -1224,17 +1450,17 @@ static void print_mixed(const struct bench *b, const struct path *paths, int n,
     const struct opts *o = b->o;
     struct figures f[MODE_COUNT];
     printf("\nmixed slow/fast: 2 REP backends, 1 client of %d ms requests and %d clients of "
-           "%d ms ones, %g s per path in %d blocks\n%-22s %12s %12s %12s %12s\n",
+           "%d ms ones, %g s per path in %d blocks\n%-24s %12s %12s %12s %12s\n",
            o->slow_ms, o->fast_clients, o->fast_ms, o->mixed_seconds, o->mixed_blocks,
            "mode", "fast p50 ms", "fast p99 ms", "fast reqs", "slow reqs");
     for (int i = 0; i < n; i++) {
         summarize(sets[i].v, (int)sets[i].n, &f[i]);
-        printf("%-22s %12.1f %12.1f %12zu %12llu\n", MODE_LABEL[paths[i].mode],
+        printf("%-24s %12.1f %12.1f %12zu %12llu\n", MODE_LABEL[paths[i].mode],
                f[i].p50_us / 1000, f[i].p99_us / 1000, sets[i].n,
                (unsigned long long)sets[i].slow_done);
     }
     if (n == 2)
-        printf("%-22s %12.3f %12.3f\n", "agentbusd/zmq_proxy", f[1].p50_us / f[0].p50_us,
+        printf("%-24s %12.3f %12.3f\n", "agentbusd/zmq_proxy", f[1].p50_us / f[0].p50_us,
                f[1].p99_us / f[0].p99_us);
 }
 
@@ -1308,7 +1534,7 @@ static double median_over_rounds(const struct bench *b, enum mode m, enum mode b
 /* One table row: mode m's medians, or its median ratios to base. */
 static void print_row(const struct bench *b, const char *label, enum mode m, enum mode base)
 {
-    printf("%-22s", label);
+    printf("%-24s", label);
     for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
         printf(base == MODE_COUNT ? " %12.1f" : " %12.3f", median_over_rounds(b, m, base, &METRICS[i]));
     printf("\n");
@@ -1321,7 +1547,9 @@ static int has_mode(const struct bench *b, enum mode m)
 
 static void print_ratios(const struct bench *b)
 {
-    for (enum mode base = MODE_DIRECT; base < MODE_AGENTBUSD; base++) {
+    for (enum mode base = MODE_DIRECT; base < MODE_COUNT; base++) {
+        if (base == MODE_AGENTBUSD)
+            continue;
         char label[64];
         if (!has_mode(b, base))
             continue;
@@ -1378,7 +1606,7 @@ static void print_header_client(const struct bench *b)
     printf("\n%s client against REQ, both through agentbusd (same broker, same run)\n",
            HEADER_LABEL);
     for (int ratio = 0; ratio < 2; ratio++) {
-        printf("%-22s", label[ratio]);
+        printf("%-24s", label[ratio]);
         for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
             printf(ratio ? " %12.3f" : " %12.1f", header_median(b, &METRICS[i], ratio));
         printf("\n");
@@ -1391,9 +1619,20 @@ static void print_header_client(const struct bench *b)
            met ? "goals met" : "goals NOT met");
 }
 
+/* What observability costs: agentbusd (all on) against agentbusd-bare. */
+static void print_obs_goal(const struct bench *b)
+{
+    double p50 = median_over_rounds(b, MODE_AGENTBUSD, MODE_BARE, &METRICS[0]);
+    double rps = median_over_rounds(b, MODE_AGENTBUSD, MODE_BARE, &METRICS[3]);
+    int met = p50 <= 1 + GOAL_OBS_RATIO && rps >= 1 - GOAL_OBS_RATIO;
+    printf("observability (stats + HTTP scraped%s) on/off: p50 ratio %.3f, req/s ratio %.3f"
+           " (goal: within %.0f%%) => %s\n", redis_child.used ? " + Redis push" : "",
+           p50, rps, GOAL_OBS_RATIO * 100, met ? "goal met" : "goal NOT met");
+}
+
 static void report(const struct bench *b)
 {
-    printf("\nmedians over %d round(s)\n%-22s", b->o->rounds, "mode");
+    printf("\nmedians over %d round(s)\n%-24s", b->o->rounds, "mode");
     for (size_t i = 0; i < AB_ARRAY_LEN(METRICS); i++)
         printf(" %12s", METRICS[i].label);
     printf("\n");
@@ -1408,6 +1647,8 @@ static void report(const struct bench *b)
         print_goals(b);
     if (b->o->header_client)
         print_header_client(b);
+    if (has_mode(b, MODE_BARE))
+        print_obs_goal(b);
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -1425,7 +1666,7 @@ struct optspec {
 #define OPT(name, kind, field, lo, hi, help) {name, kind, offsetof(struct opts, field), lo, hi, help}
 
 static const struct optspec OPTSPECS[] = {
-    OPT("modes", KIND_MODES, modes, 0, 0, "comma list of direct,proxy,agentbusd"),
+    OPT("modes", KIND_MODES, modes, 0, 0, "comma list of direct,proxy,agentbusd,bare"),
     OPT("rounds", KIND_INT, rounds, 1, MAX_ROUNDS, "rounds, each measuring every mode"),
     OPT("lat-requests", KIND_INT, lat_requests, 1, MAX_REQUESTS, "timed round trips per path (one client)"),
     OPT("lat-warmup", KIND_INT, lat_warmup, 0, MAX_REQUESTS, "untimed round trips before those"),
@@ -1603,6 +1844,8 @@ static int run(struct bench *b, char *err)
     b->ctx = rc == AB_OK ? zmq_ctx_new() : NULL;
     if (rc == AB_OK && !b->ctx)
         rc = zmq_fail(err, "zmq_ctx_new");
+    if (rc == AB_OK && (b->o->modes & (1u << MODE_AGENTBUSD)))
+        redis_start(b->o->timeout_ms);
     if (rc == AB_OK && (rc = backends_start(&b->backends, b->o->backends, err)) == AB_OK) {
         rc = run_rounds(b, err);
         backends_stop(&b->backends);
@@ -1611,6 +1854,7 @@ static int run(struct bench *b, char *err)
         report(b);
     if (rc == AB_OK)
         rc = run_mixed(b, err);
+    redis_stop();
     if (b->ctx)
         zmq_ctx_term(b->ctx);
     free_samples(b);

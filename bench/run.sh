@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # run.sh: the one command that runs the agentbus benchmarks.
 #
-# Usage: bench/run.sh [broker|codec|links|all] [options...]
-#   broker  agentbusd against direct REQ->REP and zmq_proxy (bench_broker)
+# Usage: bench/run.sh [broker|codec|stats|links|all] [options...]
+#   broker  agentbusd against direct REQ->REP and zmq_proxy, and with its
+#           statistics on and off (bench_broker)
 #   codec   the codec benchmark (bench/codec/run.sh)
+#   stats   what recording a latency costs, in ns (bench_hist)
 #   links   two hosts in network namespaces: a CURVE socket per request,
 #           a persistent CURVE connection, and both brokers over the pooled
 #           link (bench/links.py; needs root)
-#   all     broker and codec (default); links when run as root
+#   all     broker, stats and codec (default); links too when run as root
 # Options after the first word go to bench_broker or bench/links.py
 # (see their --help).
 # Builds a Release tree first, in build-bench/ or $AGENTBUS_BENCH_BUILD.
@@ -19,7 +21,7 @@ what=${1:-all}
 shift $(( $# > 0 ))
 
 usage() {
-  sed -n '4,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '4,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # Configure (always Release, whatever the cache held) and build targets.
@@ -34,6 +36,11 @@ run_broker() {
   "$build/bench/bench_broker" --agentbusd "$build/broker/agentbusd" "$@"
 }
 
+run_stats() {
+  build_targets bench_hist
+  "$build/bench/bench_hist"
+}
+
 run_codec() {
   AGENTBUS_BUILD="$build" "$root/bench/codec/run.sh"
 }
@@ -46,8 +53,9 @@ run_links() {
 case "$what" in
   broker) run_broker "$@" ;;
   codec)  run_codec ;;
+  stats)  run_stats ;;
   links)  run_links "$@" ;;
-  all)    run_broker "$@"; echo; run_codec
+  all)    run_broker "$@"; echo; run_stats; echo; run_codec
           if [ "$(id -u)" -eq 0 ]; then echo; run_links; fi ;;
   -h|--help) usage ;;
   *) usage >&2; exit 2 ;;

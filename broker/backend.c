@@ -7,6 +7,7 @@
 #include "broker.h"
 #include "common.h"
 #include "log.h"
+#include "obs.h"
 #include "service.h"
 
 #include <errno.h>
@@ -245,6 +246,7 @@ int backend_open(service *svc, const char *endpoint, backend **out,
     }
     if (start_watching(be, svc->br, err, errlen) != AB_OK)
         return AB_ERR;
+    obs_backend_opened(be); /* stats hook */
     *out = be;
     return AB_OK;
 }
@@ -290,6 +292,7 @@ int backend_send(backend *be, request *r)
     ab_list_remove(&r->link); /* off the service queue */
     ab_list_push_tail(&be->inflight_list, &r->link);
     be->inflight++;
+    obs_backend_sent(be, r); /* stats hook */
     return AB_OK;
 }
 
@@ -355,6 +358,8 @@ static void on_timer_closed(uv_handle_t *h) { on_handle_closed(h->data); }
 void backend_close(backend *be, backend_close_cb cb)
 {
     be->on_close = cb;
+    stats_series_close(be->series); /* stats hook: now, as for its service */
+    be->series = NULL;
     conn_set_close(&be->conns);
     zsock_close(&be->dealer, on_zsock_closed);
     zsock_close(&be->monitor, on_zsock_closed);

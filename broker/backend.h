@@ -18,6 +18,7 @@
 #include "guard.h"
 #include "list.h"
 #include "request.h"
+#include "stats.h"
 #include "zsock.h"
 
 struct service;
@@ -42,6 +43,8 @@ struct backend {
     ab_list inflight_list;
     int open_handles;     /* handles still to close before freeing */
     backend_close_cb on_close;
+    backend_stats stats;           /* stats hook: counters ... */
+    struct stats_series *series;   /* ... and in-flight time histogram */
 };
 
 /* Create the DEALER, connect it to endpoint and start watching it. */

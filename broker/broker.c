@@ -14,6 +14,7 @@
 #include "links.h"
 #include "sizing.h"
 #include "log.h"
+#include "sdnotify.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -104,9 +105,7 @@ static void on_hup(uv_signal_t *h, int signum)
 static void on_usr1(uv_signal_t *h, int signum)
 {
     broker *br = h->data;
-    for (size_t i = 0; i < br->nsvcs; i++)
-        svc_log_stats(br->svcs[i]);
-    links_log_stats(br);
+    stats_reg_log(&br->stats); /* stats hook */
 }
 
 static void close_handle(void *h) { uv_close((uv_handle_t *)h, NULL); }
@@ -121,6 +120,7 @@ static void begin_close(broker *br)
     while (!ab_list_empty(&br->fronts))
         front_close(AB_CONTAINER_OF(ab_list_head(&br->fronts), front, link));
     guard_close(&br->guard);
+    obs_close(br); /* stats hook */
     close_handle(&br->sig_term);
     close_handle(&br->sig_int);
     close_handle(&br->sig_hup);
@@ -190,7 +190,8 @@ static int load_registry(broker *br, char *err, size_t errlen)
     if (load_key(br, err, errlen) != AB_OK)
         return AB_ERR;
     br->max_sockets = sizing_context_sockets(br->reg, br->opts.host);
-    return sizing_fit(br->reg, br->opts.host, br->max_sockets, err, errlen);
+    return sizing_fit(br->reg, br->opts.host, br->max_sockets, obs_fds(&br->opts.obs),
+                      err, errlen);
 }
 
 /* The ZMQ context, sized before its first socket (ZMQ_MAX_SOCKETS cannot
@@ -214,6 +215,8 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     ab_list_init(&br->peers);
     ab_list_init(&br->old_peers);
     reqpool_init(&br->pool, opts->max_requests);
+    stats_reg_init(&br->stats, opts->obs.stats_interval_ms,
+                   opts->obs.stats_window_ms); /* stats hook */
     if (load_registry(br, err, errlen) != AB_OK || open_context(br, err, errlen) != AB_OK)
         return AB_ERR;
     if (zsock_sched_init(loop, &br->sched, opts->io_batch) != AB_OK ||
@@ -228,13 +231,15 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     watch_signal(br, &br->sig_usr1, on_usr1, SIGUSR1);
     /* Links first: services find their peer, and the ZAP handler runs
      * before the link server binds. */
-    if (links_open(br, err, errlen) != AB_OK || open_services(br, err, errlen) != AB_OK) {
+    if (links_open(br, err, errlen) != AB_OK || open_services(br, err, errlen) != AB_OK ||
+        obs_open(br, err, errlen) != AB_OK) { /* stats hook: obs_open */
         begin_close(br);
         return AB_ERR;
     }
     log_info("ready host=%s services=%zu registry=%s sockets=%zu max_sockets=%d",
              opts->host, br->nsvcs, opts->registry_path,
              sizing_sockets(br->reg, opts->host), br->max_sockets);
+    sdnotify_ready();
     return AB_OK;
 }
 

@@ -11,11 +11,13 @@
 #include "keys.h"
 #include "linkio.h"
 #include "linksrv.h"
+#include "obs.h"
 #include "peer.h"
 #include "registry.h"
 #include "reload.h"
 #include "request.h"
 #include "service.h"
+#include "stats.h"
 #include "zap.h"
 #include "zsock.h"
 
@@ -43,8 +45,10 @@ typedef struct broker_opts {
     int guard_ms;         /* how often the guard looks at connections */
     int partial_ms;       /* how long a partial message (or handshake) may take */
     int reconnect_max_ms; /* longest wait between connects to an absent backend */
+    const char *link_bind;  /* address the link server binds its port on ("*") */
     const char *secret_key; /* this host's link key file, or NULL */
     int link_plaintext;   /* links without CURVE (labs only, logged loudly) */
+    obs_opts obs;         /* stats, HTTP endpoint, Redis push (obs.h) */
 } broker_opts;
 
 typedef enum broker_state { BROKER_RUNNING, BROKER_DRAINING, BROKER_CLOSING } broker_state;
@@ -77,6 +81,8 @@ typedef struct broker {
     uv_timer_t drain_timer;
     size_t drain_start;   /* pending requests when SIGTERM came */
     size_t abandoned;     /* of those, answered with an error at the deadline */
+    stats_reg stats;      /* every series of statistics (stats.h) */
+    struct obs *obs;      /* tick, HTTP, Redis (obs.c) */
 } broker;
 
 /* Load the registry, bind every service, install signal handlers. On AB_ERR

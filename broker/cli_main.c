@@ -27,6 +27,14 @@ static const subcommand subcommands[] = {
      "agentbus json2mp request.json request.mp"},
     {"mp2json", cli_mp2json, "transcode a msgpack body to JSON (stdin/stdout by default)",
      "agentbus mp2json request.mp"},
+    {"stats", cli_stats, "print every service's req/s, p50, p99, errors once (or --json)",
+     "agentbus stats --http 127.0.0.1:7780"},
+    {"top", cli_top, "live table of services and links, one host or the fleet (Redis)",
+     "agentbus top --redis redis://10.0.0.5:6379/0"},
+    {"health", cli_health, "exit 0 if agentbusd is alive (/healthz), for health checks",
+     "agentbus health --http 127.0.0.1:7780"},
+    {"migrate", cli_migrate, "propose a registry and per-agent changes from compose files",
+     "agentbus migrate mainpc=docker-compose.yml -o registry.yaml"},
 };
 
 static void usage(FILE *out)

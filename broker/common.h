@@ -27,4 +27,11 @@ int ab_seterr(char *err, size_t errlen, const char *fmt, ...)
 void ab_strfmt(char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Read the regular file PATH whole into a new NUL-terminated buffer (*out,
+ * freed by the caller; *outlen excludes the NUL), refusing anything but a
+ * regular file (a FIFO would block forever) and files over MAX bytes. WHAT
+ * names the file's kind in that refusal ("a registry"). */
+int ab_read_file(const char *path, size_t max, const char *what, char **out,
+                 size_t *outlen, char *err, size_t errlen);
+
 #endif

@@ -129,33 +129,10 @@ void linkio_name(const ab_link_str *s, char *out, size_t len)
     out[n] = '\0';
 }
 
-void linkio_rtt_add(linkio_rtt *r, uint64_t ns)
+void linkio_pong(stats_series *s, uint64_t t)
 {
-    uint64_t us = ns / 1000;
-    r->us[r->next] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-    r->next = (r->next + 1) % LINKIO_RTT_SAMPLES;
-    if (r->n < LINKIO_RTT_SAMPLES)
-        r->n++;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest rank over the samples kept. */
-void linkio_rtt_fill(const linkio_rtt *r, link_stats *st)
-{
-    uint32_t sorted[LINKIO_RTT_SAMPLES];
-    if (r->n == 0) {
-        st->rtt_p50_us = st->rtt_p99_us = 0;
-        return;
-    }
-    memcpy(sorted, r->us, r->n * sizeof *sorted);
-    qsort(sorted, r->n, sizeof *sorted, cmp_u32);
-    st->rtt_p50_us = sorted[(r->n * 50 + 99) / 100 - 1];
-    st->rtt_p99_us = sorted[(r->n * 99 + 99) / 100 - 1];
+    if (stats_clock(s) && t <= uv_hrtime())
+        stats_record_since(s, HIST_link_rtt, t);
 }
 
 /* ---------------------------------------------------------- bodies -- */

@@ -2,7 +2,7 @@
  * linkio.h: what both ends of a link share (docs/link-protocol.md): a
  * link message on a socket (the envelope frame of proto/link.h, then the
  * body frames), the body transcoding at the link edge, the session of one
- * link connection (HELLO, liveness, malformed input, RTT) and the mapping
+ * link connection (HELLO, liveness, malformed input) and the mapping
  * between REPLY statuses and the broker's error codes.
  *
  * peer.c (the near side: DEALERs to another host's broker) and linksrv.c
@@ -28,8 +28,6 @@
 /* Malformed messages in a row after which a connection is dropped with
  * GOODBYE(protocol). */
 #define LINKIO_BAD_ROW_MAX 100
-/* PING round trips kept for the RTT percentiles. */
-#define LINKIO_RTT_SAMPLES 128
 /* The ZAP domain of link servers: only their handshakes reach zap.c. */
 #define LINKIO_ZAP_DOMAIN "agentbus-link"
 
@@ -45,12 +43,6 @@ typedef struct linkio_sess {
     unsigned bad_row;       /* malformed messages in a row */
     uint32_t bad_logged;    /* parse errors already logged (bit per code) */
 } linkio_sess;
-
-/* The last PING round trips, for p50/p99. */
-typedef struct linkio_rtt {
-    uint32_t us[LINKIO_RTT_SAMPLES];
-    unsigned n, next;
-} linkio_rtt;
 
 /* Scratch buffers of the transcoding, reused across bodies (one per
  * broker: the loop is single-threaded). They keep the capacity of the
@@ -95,9 +87,9 @@ int linkio_silent(const linkio_sess *s, uint64_t now, int down_ms);
 /* A name of the envelope (a host or service) as a C string. */
 void linkio_name(const ab_link_str *s, char *out, size_t len);
 
-void linkio_rtt_add(linkio_rtt *r, uint64_t ns);
-/* Fill the rtt_p50_us and rtt_p99_us gauges of st. */
-void linkio_rtt_fill(const linkio_rtt *r, link_stats *st);
+/* A PONG came for a PING sent at t (uv_hrtime): its round trip goes to
+ * the series' rtt histogram (when histograms are on). */
+void linkio_pong(stats_series *s, uint64_t t);
 
 /* ---------------------------------------------------------- bodies -- */
 

@@ -228,10 +228,13 @@ void links_close(broker *br)
     linkio_bufs_free(&br->lbufs);
 }
 
-void links_log_stats(broker *br)
+int links_ready(const broker *br, char *why, size_t len)
 {
-    for (ab_list *l = ab_list_head(&br->peers); l != &br->peers; l = l->next)
-        peer_log_stats(AB_CONTAINER_OF(l, peer, link));
-    if (br->srv)
-        linksrv_log_stats(br->srv);
+    for (const ab_list *l = ab_list_head(&br->peers); l != &br->peers; l = l->next) {
+        const peer *p = AB_CONTAINER_OF(l, peer, link);
+        const char *down = peer_down(p);
+        if (down)
+            return ab_seterr(why, len, "no link to host %s is up (%s)", p->host, down);
+    }
+    return AB_OK;
 }

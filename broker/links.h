@@ -49,6 +49,8 @@ void links_reload_end(struct broker *br, const registry *next);
 
 /* Broker shutdown: GOODBYE(shutdown) everywhere, close everything. */
 void links_close(struct broker *br);
-void links_log_stats(struct broker *br);
+/* For /readyz: AB_OK when every host this broker dials has a link up,
+ * else AB_ERR with why naming the first that has none. */
+int links_ready(const struct broker *br, char *why, size_t len);
 
 #endif

@@ -24,7 +24,6 @@
 #include "service.h"
 #include "zap.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +77,7 @@ typedef struct lsmeta {
     uint8_t status;        /* set by the error op: the REPLY status */
     uint8_t cancelled;     /* CANCEL came: drop the reply */
     uint8_t msgpack_ok;    /* the reply may travel as msgpack */
+    uint64_t t0;           /* stats_clock() when the REQUEST came */
 } lsmeta;
 
 static void lsc_gone(lsconn *lc, const char *why);
@@ -139,6 +139,9 @@ static lshost *host_for(linksrv *srv, const char *name)
         return NULL;
     snprintf(h->name, sizeof h->name, "%s", name);
     ab_list_push_tail(&srv->hosts, &h->link);
+    if (strcmp(name, UNIDENTIFIED) != 0)
+        h->series = stats_series_open(&srv->br->stats, STATS_KIND_link, h, &h->st, NULL,
+                                      name, "in");
     return h;
 }
 
@@ -184,7 +187,7 @@ static void reply_status(lsconn *lc, uint64_t id, ab_link_status status,
     m.u.reply.status = (uint8_t)status;
     m.u.reply.text.p = clean;
     m.u.reply.text.len = strlen(clean);
-    lc->h->st.errors++;
+    lc->h->st.error_replies++;
     send_to(lc, &m, NULL);
 }
 
@@ -253,6 +256,7 @@ static int origin_link_reply(const origin *o, msgv *m)
     lsconn *lc = o->peer;
     lsmeta meta = meta_get(m);
     int rc = AB_OK;
+    stats_record_since(lc->h->series, HIST_link_request_time, meta.t0); /* stats hook */
     if (meta.cancelled || lc->state != LSC_UP) {
         lc->h->st.late_replies++; /* the requester gave up, or is gone */
         rc = meta.cancelled ? AB_OK : AB_ERR;
@@ -343,7 +347,8 @@ static const char *not_served(linksrv *srv, service *svc, const char *name,
 static int build_request(lsconn *lc, service *svc, msgv *m, const ab_link_request *rq,
                          msgv *req)
 {
-    lsmeta meta = {.id = rq->id, .msgpack_ok = svc->cfg->transcode == REG_TRANSCODE_AUTO};
+    lsmeta meta = {.id = rq->id, .msgpack_ok = svc->cfg->transcode == REG_TRANSCODE_AUTO,
+                   .t0 = stats_clock(lc->h->series)}; /* stats hook */
     char why[AB_ERRLEN];
     svc_error code;
     if (msgv_push(req, &m->f[0]) != AB_OK ||
@@ -483,12 +488,6 @@ static void on_ping(lsconn *lc, const ab_link_ping *p)
     send_to(lc, &m, NULL);
 }
 
-static void on_pong(lsconn *lc, const ab_link_ping *p)
-{
-    uint64_t now = uv_hrtime();
-    if (p->t <= now)
-        linkio_rtt_add(&lc->h->rtt, now - p->t);
-}
 
 static void on_goodbye(lsconn *lc, const ab_link_goodbye *g)
 {
@@ -517,7 +516,7 @@ static void on_message(lsconn *lc, msgv *m, const ab_link_msg *msg)
     case AB_LINK_REQUEST: on_request(lc, m, &msg->u.request); break;
     case AB_LINK_CANCEL: on_cancel(lc, msg->u.cancel_id); break;
     case AB_LINK_PING: on_ping(lc, &msg->u.ping); break;
-    case AB_LINK_PONG: on_pong(lc, &msg->u.ping); break;
+    case AB_LINK_PONG: linkio_pong(lc->h->series, msg->u.ping.t); break;
     default: lc->h->st.bad_messages++; break; /* a REPLY: not the far side's */
     }
 }
@@ -762,29 +761,14 @@ static int set_options(linksrv *srv, void *sock, const reg_links *cfg)
     return rc == 0 ? AB_OK : AB_ERR;
 }
 
-/* Whether host (from tcp://HOST:PORT) is an IP literal, IPv6 bracketed. */
-static int ip_literal(const char *host, size_t len)
-{
-    char buf[64];
-    union { struct in_addr a4; struct in6_addr a6; } a;
-    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-        ab_strfmt(buf, sizeof buf, "%.*s", (int)(len - 2), host + 1);
-        return inet_pton(AF_INET6, buf, &a.a6) == 1;
-    }
-    ab_strfmt(buf, sizeof buf, "%.*s", (int)len, host);
-    return inet_pton(AF_INET, buf, &a.a4) == 1;
-}
-
-/* Bind on the link's own address when it is an IP literal; a DNS name
- * cannot be bound, so then on every interface, at that port. */
+/* Bind the port of the host's link on --link-bind (default every
+ * interface): the registry's link: is where the other brokers dial, which
+ * behind NAT or a container's published port is not a local address. */
 static int bind_link(linksrv *srv, char *err, size_t errlen)
 {
     char ep[160];
-    const char *host = srv->endpoint + strlen("tcp://"), *colon = strrchr(host, ':');
-    if (ip_literal(host, (size_t)(colon - host)))
-        ab_strfmt(ep, sizeof ep, "%s", srv->endpoint);
-    else
-        ab_strfmt(ep, sizeof ep, "tcp://*%s", colon);
+    ab_strfmt(ep, sizeof ep, "tcp://%s%s", srv->br->opts.link_bind,
+              strrchr(srv->endpoint + strlen("tcp://"), ':'));
     if (zmq_bind(srv->router.sock, ep) == 0) {
         srv->bound = 1;
         return AB_OK;
@@ -904,6 +888,8 @@ int linksrv_open(broker *br, const registry *reg, const char *endpoint, int retr
     }
     if (start(srv, &reg->links, err, errlen) != AB_OK)
         return AB_ERR;
+    srv->series = stats_series_open(&br->stats, STATS_KIND_linksrv, srv, srv->st, NULL,
+                                    endpoint, NULL);
     if (srv->bound)
         log_info("link listen endpoint=%s%s", endpoint,
                  curve(srv) ? " curve=on" : " curve=OFF (plaintext)");
@@ -939,6 +925,13 @@ void linksrv_close(linksrv *srv, int reason)
         lsc_gone(lc, ab_link_bye_name((uint8_t)reason));
     }
     srv->closing = 1;
+    stats_series_close(srv->series);
+    srv->series = NULL;
+    for (ab_list *l = ab_list_head(&srv->hosts); l != &srv->hosts; l = l->next) {
+        lshost *h = AB_CONTAINER_OF(l, lshost, link);
+        stats_series_close(h->series);
+        h->series = NULL;
+    }
     log_info("link unbind endpoint=%s", srv->endpoint);
     conn_set_close(&srv->conns);
     zsock_close(&srv->router, on_zsock_closed);
@@ -952,17 +945,4 @@ size_t linksrv_up(const linksrv *srv)
     for (ab_list *l = ab_list_head(&srv->hosts); l != &srv->hosts; l = l->next)
         n += AB_CONTAINER_OF(l, lshost, link)->st.up;
     return n;
-}
-
-void linksrv_log_stats(linksrv *srv)
-{
-    char line[2048];
-    log_info("stats linksrv endpoint=%s %s", srv->endpoint,
-             linksrv_stats_format(srv->st, line, sizeof line));
-    for (ab_list *l = ab_list_head(&srv->hosts); l != &srv->hosts; l = l->next) {
-        lshost *h = AB_CONTAINER_OF(l, lshost, link);
-        linkio_rtt_fill(&h->rtt, &h->st);
-        log_info("stats link=%s side=in %s", h->name,
-                 link_stats_format(&h->st, line, sizeof line));
-    }
 }

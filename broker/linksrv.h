@@ -35,7 +35,7 @@ struct broker;
 typedef struct lshost {
     char name[REG_NAME_MAX + 1];
     link_stats st;
-    linkio_rtt rtt;
+    stats_series *series;  /* link=NAME side=in (none while unidentified) */
     uint64_t epoch;
     ab_list link;          /* srv->hosts */
 } lshost;
@@ -54,6 +54,7 @@ typedef struct linksrv {
     int bind_errno;        /* the last failed bind's */
     uint64_t bind_since;   /* loop time bind retries began (0: none) */
     linksrv_stats *st;     /* the broker's: they outlive a rebind */
+    stats_series *series;  /* linksrv=ENDPOINT */
     uv_timer_t tick;       /* heartbeats and liveness */
     int open_handles;
     int closing;
@@ -71,7 +72,6 @@ int linksrv_open(struct broker *br, const registry *reg, const char *endpoint,
 void linksrv_apply(linksrv *srv, const registry *reg);
 /* Say GOODBYE(reason) on every session and close asynchronously. */
 void linksrv_close(linksrv *srv, int reason);
-void linksrv_log_stats(linksrv *srv);
 /* Sessions up (for logs and readiness). */
 size_t linksrv_up(const linksrv *srv);
 

@@ -53,12 +53,34 @@ static void usage(FILE *out)
 "                         start (and on SIGHUP) if missing, readable by\n"
 "                         group/others, malformed or not this host's\n"
 "                         public_key in the registry\n"
+"      --link-bind ADDR   address the link server binds the port of this\n"
+"                         host's link: on (default *; the link: itself is\n"
+"                         what other hosts dial, which behind NAT or a\n"
+"                         published container port is not a local address)\n"
 "      --link-plaintext   links without CURVE: NOT encrypted, NOT\n"
 "                         authenticated (any host may pose as any other).\n"
 "                         For labs only; logged as a warning at start and\n"
 "                         on every link\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
+"\n"
+"Statistics, HTTP endpoint and Redis push (docs/stats.md):\n"
+"      --stats-interval MS  histogram slice and Redis push period\n"
+"                         (default %d; 0: latency histograms and Redis off)\n"
+"      --stats-window MS  window of p50/p99/rps (default %d, %d slices max)\n"
+"      --http ADDR:PORT   serve /, /healthz, /readyz, /metrics, /stats.json;\n"
+"                         'off' disables it, port 0 picks one (default\n"
+"                         $AGENTBUS_HTTP, else %s)\n"
+"      --http-max-conns N  HTTP connections at once (default %d)\n"
+"      --http-timeout-ms N  a request must complete within N ms of its\n"
+"                         connection opening or previous request (default %d)\n"
+"      --http-max-header-bytes N  request line and headers (default %d)\n"
+"      --redis URL        push to redis://[USER@]HOST[:PORT][/DB] (or\n"
+"                         $AGENTBUS_REDIS); the password comes from\n"
+"                         $AGENTBUS_REDIS_PASSWORD or --redis-password-file\n"
+"      --redis-password-file FILE  the Redis password (first line of FILE)\n"
+"      --redis-stream-len N  points kept per service stream (default %d)\n"
+"      --redis-timeout-ms N  connect and reply deadline (default %d)\n"
 "\n"
 "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the registry and the\n"
 "key file (a bad one is rejected and the old ones keep serving); SIGUSR1 logs\n"
@@ -67,7 +89,11 @@ static void usage(FILE *out)
             BROKER_DEFAULT_DRAIN_MS, BROKER_DEFAULT_IO_BATCH,
             BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS,
             (unsigned long long)BROKER_DEFAULT_MAX_MEMORY, BROKER_DEFAULT_GUARD_MS,
-            BROKER_DEFAULT_PARTIAL_MS, BROKER_DEFAULT_RECONNECT_MAX_MS);
+            BROKER_DEFAULT_PARTIAL_MS, BROKER_DEFAULT_RECONNECT_MAX_MS,
+            OBS_DEFAULT_STATS_INTERVAL_MS, OBS_DEFAULT_STATS_WINDOW_MS,
+            STATS_MAX_SLICES, OBS_DEFAULT_HTTP, OBS_DEFAULT_HTTP_MAX_CONNS,
+            OBS_DEFAULT_HTTP_TIMEOUT_MS, OBS_DEFAULT_HTTP_MAX_HEADER_BYTES,
+            OBS_DEFAULT_REDIS_STREAM_LEN, OBS_DEFAULT_REDIS_TIMEOUT_MS);
 }
 
 /* Parse a decimal integer in [min, max]. */
@@ -87,7 +113,10 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
 
 enum {
     OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_MAXMEM,
-    OPT_GUARD, OPT_PARTIAL, OPT_RECONNECT, OPT_LOG, OPT_SECRET_KEY, OPT_PLAINTEXT
+    OPT_GUARD, OPT_PARTIAL, OPT_RECONNECT, OPT_LOG, OPT_SECRET_KEY, OPT_PLAINTEXT, OPT_LINK_BIND,
+    /* statistics (obs_opts) */
+    OPT_INTERVAL, OPT_WINDOW, OPT_HTTP, OPT_HTTP_CONNS, OPT_HTTP_TIMEOUT,
+    OPT_HTTP_HEADER, OPT_REDIS, OPT_REDIS_PWFILE, OPT_REDIS_STREAM, OPT_REDIS_TIMEOUT
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +134,17 @@ static const struct option long_opts[] = {
     {"log-level", required_argument, NULL, OPT_LOG},
     {"secret-key", required_argument, NULL, OPT_SECRET_KEY},
     {"link-plaintext", no_argument, NULL, OPT_PLAINTEXT},
+    {"link-bind", required_argument, NULL, OPT_LINK_BIND},
+    {"stats-interval", required_argument, NULL, OPT_INTERVAL},
+    {"stats-window", required_argument, NULL, OPT_WINDOW},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"http-max-conns", required_argument, NULL, OPT_HTTP_CONNS},
+    {"http-timeout-ms", required_argument, NULL, OPT_HTTP_TIMEOUT},
+    {"http-max-header-bytes", required_argument, NULL, OPT_HTTP_HEADER},
+    {"redis", required_argument, NULL, OPT_REDIS},
+    {"redis-password-file", required_argument, NULL, OPT_REDIS_PWFILE},
+    {"redis-stream-len", required_argument, NULL, OPT_REDIS_STREAM},
+    {"redis-timeout-ms", required_argument, NULL, OPT_REDIS_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -116,7 +156,8 @@ typedef struct num_opt {
     const char *name;
     long min, max;
     size_t off;   /* in broker_opts */
-    int size;     /* sizeof the field: int, size_t or uint64_t */
+    int size;     /* sizeof the field: int or unsigned, else size_t,
+                     long or uint64_t (every value is >= 0) */
 } num_opt;
 
 #define NUM_OPT(id, name, min, max, field)                                 \
@@ -132,6 +173,14 @@ static const num_opt num_opts[] = {
     NUM_OPT(OPT_GUARD, "--guard-ms", 10, 60000, guard_ms),
     NUM_OPT(OPT_PARTIAL, "--partial-ms", 100, 3600000, partial_ms),
     NUM_OPT(OPT_RECONNECT, "--reconnect-max-ms", 100, 3600000, reconnect_max_ms),
+    NUM_OPT(OPT_INTERVAL, "--stats-interval", 0, 60000, obs.stats_interval_ms),
+    NUM_OPT(OPT_WINDOW, "--stats-window", 1, 3600000, obs.stats_window_ms),
+    NUM_OPT(OPT_HTTP_CONNS, "--http-max-conns", 1, 10000, obs.http.max_conns),
+    NUM_OPT(OPT_HTTP_TIMEOUT, "--http-timeout-ms", 100, 3600000, obs.http.timeout_ms),
+    NUM_OPT(OPT_HTTP_HEADER, "--http-max-header-bytes", 4096, 1048576,
+            obs.http.max_header_bytes),
+    NUM_OPT(OPT_REDIS_STREAM, "--redis-stream-len", 1, 10000000, obs.redis_stream_len),
+    NUM_OPT(OPT_REDIS_TIMEOUT, "--redis-timeout-ms", 10, 600000, obs.redis.timeout_ms),
 };
 
 /* Apply one numeric option. */
@@ -167,6 +216,10 @@ static int parse_args(int argc, char **argv, broker_opts *o)
         case OPT_BIND: o->bind_address = optarg; break;
         case OPT_SECRET_KEY: o->secret_key = optarg; break;
         case OPT_PLAINTEXT: o->link_plaintext = 1; break;
+        case OPT_LINK_BIND: o->link_bind = optarg; break;
+        case OPT_HTTP: o->obs.http.listen = optarg; break;
+        case OPT_REDIS: o->obs.redis.url = optarg; break;
+        case OPT_REDIS_PWFILE: o->obs.redis.password_file = optarg; break;
         case OPT_LOG:
             if (log_parse_level(optarg, &level) != AB_OK) {
                 fprintf(stderr, "agentbusd: --log-level: '%s' is not debug, info, "
@@ -197,7 +250,21 @@ static int require_opts(const broker_opts *o)
                 !o->registry_path ? "--registry FILE" : "--host NAME");
         return AB_ERR;
     }
+    if (o->obs.redis.url && o->obs.stats_interval_ms == 0) {
+        fprintf(stderr, "agentbusd: --redis needs statistics (--stats-interval > 0)\n");
+        return AB_ERR;
+    }
     return AB_OK;
+}
+
+/* Containers configure through the environment; options still win. */
+static void env_defaults(obs_opts *o)
+{
+    const char *http = getenv("AGENTBUS_HTTP"), *redis = getenv("AGENTBUS_REDIS");
+    if (http && *http)
+        o->http.listen = http;
+    if (redis && *redis)
+        o->redis.url = redis;
 }
 
 int main(int argc, char **argv)
@@ -206,6 +273,7 @@ int main(int argc, char **argv)
         .registry_path = getenv("AGENTBUS_REGISTRY"),
         .host = getenv("AGENTBUS_HOST"),
         .bind_address = "*",
+        .link_bind = "*",
         .drain_ms = BROKER_DEFAULT_DRAIN_MS,
         .io_batch = BROKER_DEFAULT_IO_BATCH,
         .max_requests = BROKER_DEFAULT_MAX_REQUESTS,
@@ -216,6 +284,8 @@ int main(int argc, char **argv)
         .reconnect_max_ms = BROKER_DEFAULT_RECONNECT_MAX_MS,
         .secret_key = getenv("AGENTBUS_SECRET_KEY_FILE"),
     };
+    obs_opts_default(&o.obs);
+    env_defaults(&o.obs);
     int rc = parse_args(argc, argv, &o);
     if (rc == 1)
         return 0;

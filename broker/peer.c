@@ -172,6 +172,7 @@ int peer_send(peer *p, request *r)
             continue;
         }
         msgv_truncate(&r->msg, r->env_frames); /* body sent; keep the envelope */
+        r->t_sent = stats_clock(p->series); /* stats hook */
         req_set_state(r, REQ_INFLIGHT);
         r->chan = ch;
         ab_list_remove(&r->link); /* off the service queue */
@@ -229,8 +230,9 @@ static void on_reply(peer_chan *ch, msgv *m, const ab_link_reply *rp)
         p->st.late_replies++;
         return;
     }
+    stats_record_since(p->series, HIST_link_request_time, r->t_sent); /* stats hook */
     if (rp->status != AB_LINK_ST_OK) {
-        p->st.errors++;
+        p->st.error_replies++;
         linkio_name(&rp->text, text, sizeof text);
         ab_strfmt(why, sizeof why, "host %s: %s", p->host, text);
         svc_link_fail(r->svc, r, linkio_error_of(rp->status), why);
@@ -320,11 +322,17 @@ static void on_goodbye(peer_chan *ch, const ab_link_goodbye *g)
     chan_down(ch, why, 1);
 }
 
+static void on_ping(peer_chan *ch, const ab_link_ping *ping)
+{
+    ab_link_msg pong = {.version = ch->sess.version, .type = AB_LINK_PONG};
+    pong.u.ping.t = ping->t;
+    pong.u.ping.t_peer = uv_hrtime();
+    chan_send(ch, &pong, NULL);
+}
+
 static void on_message(peer_chan *ch, msgv *m, const ab_link_msg *msg)
 {
     peer *p = ch->p;
-    ab_link_msg pong = {.version = ch->sess.version, .type = AB_LINK_PONG};
-    uint64_t now = uv_hrtime();
     switch (msg->type) {
     case AB_LINK_HELLO: on_hello(ch, &msg->u.hello); break;
     case AB_LINK_GOODBYE: on_goodbye(ch, &msg->u.goodbye); break;
@@ -332,15 +340,8 @@ static void on_message(peer_chan *ch, msgv *m, const ab_link_msg *msg)
         if (ch->state == CHAN_UP)
             on_reply(ch, m, &msg->u.reply);
         break;
-    case AB_LINK_PING:
-        pong.u.ping.t = msg->u.ping.t;
-        pong.u.ping.t_peer = now;
-        chan_send(ch, &pong, NULL);
-        break;
-    case AB_LINK_PONG:
-        if (msg->u.ping.t <= now)
-            linkio_rtt_add(&p->rtt, now - msg->u.ping.t);
-        break;
+    case AB_LINK_PING: on_ping(ch, &msg->u.ping); break;
+    case AB_LINK_PONG: linkio_pong(p->series, msg->u.ping.t); break;
     default: p->st.bad_messages++; break; /* a REQUEST or CANCEL: not ours */
     }
 }
@@ -690,6 +691,8 @@ int peer_open(broker *br, const reg_host *h, const reg_links *cfg, peer **out,
     uv_timer_start(&p->tick, on_tick, every, every);
     p->open_handles++;
     ab_list_push_tail(&br->peers, &p->link);
+    p->series = stats_series_open(&br->stats, STATS_KIND_link, p, &p->st, NULL, p->host,
+                                  "out");
     log_info("link connect peer=%s endpoint=%s channels=%d%s", p->host, p->endpoint,
              p->nchans, curve(p) ? "" : " plaintext");
     *out = p;
@@ -701,6 +704,8 @@ void peer_close(peer *p, int reason, const char *why)
     if (p->closing)
         return;
     p->closing = 1;
+    stats_series_close(p->series);
+    p->series = NULL;
     for (int i = 0; i < p->nchans; i++) {
         peer_chan *ch = &p->chans[i];
         if (ch->state == CHAN_UP || ch->state == CHAN_HELLO)
@@ -730,10 +735,11 @@ int peer_same(const peer *p, const reg_host *h, const reg_links *cfg)
            memcmp(&p->cfg, cfg, sizeof *cfg) == 0;
 }
 
-void peer_log_stats(peer *p)
+const char *peer_down(const peer *p)
 {
-    char line[2048];
-    linkio_rtt_fill(&p->rtt, &p->st);
-    log_info("stats link=%s side=out %s", p->host,
-             link_stats_format(&p->st, line, sizeof line));
+    for (int i = 0; i < p->nchans; i++) {
+        if (p->chans[i].state == CHAN_UP)
+            return NULL;
+    }
+    return p->why;
 }

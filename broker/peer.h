@@ -72,7 +72,7 @@ struct peer {
     peer_chan *chans;
     int nchans;
     link_stats st;
-    linkio_rtt rtt;
+    stats_series *series;  /* its statistics: link=HOST side=out */
     uint64_t epoch;        /* the far broker's, from its last HELLO */
     char why[200];         /* why no channel is up (for error replies) */
     uv_timer_t tick;       /* heartbeats and liveness */
@@ -106,6 +106,7 @@ void peer_forget(request *r);
  * CANCEL it on the far side if the channel is still up. */
 void peer_abandon(request *r);
 
-void peer_log_stats(peer *p);
+/* Why p is not up (for /readyz), or NULL when a channel is. */
+const char *peer_down(const peer *p);
 
 #endif

@@ -12,16 +12,12 @@
 #include "common.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 #include <zmq.h>
 
@@ -1069,75 +1065,6 @@ static void load_root(loader *L)
  * Reading and parsing
  * --------------------------------------------------------------------- */
 
-/* What a non-regular file is, for the message refusing it. */
-static const char *file_kind(mode_t mode)
-{
-    if (S_ISDIR(mode))
-        return "a directory";
-    if (S_ISFIFO(mode))
-        return "a FIFO";
-    if (S_ISCHR(mode))
-        return "a character device";
-    if (S_ISBLK(mode))
-        return "a block device";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    return "not a plain file";
-}
-
-/* Opens PATH for reading into *FD if it is a regular file. O_NONBLOCK
- * makes opening a FIFO return at once (instead of waiting for a writer,
- * forever), so it can be refused like a device or a directory: only a
- * regular file has an end that is sure to come. */
-static int open_regular(const char *path, int *fd, char *err, size_t errlen)
-{
-    struct stat st;
-    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (*fd < 0)
-        return ab_seterr(err, errlen, "%s: cannot open: %s", path,
-                         strerror(errno));
-    if (fstat(*fd, &st) != 0) {
-        int e = errno;
-        close(*fd);
-        return ab_seterr(err, errlen, "%s: cannot read: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(*fd);
-        return ab_seterr(err, errlen, "%s: not a regular file (%s)", path,
-                         file_kind(st.st_mode));
-    }
-    return AB_OK;
-}
-
-/* Reads PATH whole into a new buffer, refusing files over the bound. */
-static int read_whole(const char *path, char **out, size_t *outlen, char *err,
-                      size_t errlen)
-{
-    int fd;
-    if (open_regular(path, &fd, err, errlen) != AB_OK)
-        return AB_ERR;
-    FILE *f = fdopen(fd, "rb");
-    char *buf = f ? malloc((size_t)REG_MAX_FILE_BYTES + 1) : NULL;
-    size_t n = buf ? fread(buf, 1, (size_t)REG_MAX_FILE_BYTES + 1, f) : 0;
-    int read_errno = !f ? errno : !buf ? ENOMEM : ferror(f) ? errno : 0;
-    if (f)
-        fclose(f);
-    else
-        close(fd);
-    if (read_errno || n > REG_MAX_FILE_BYTES) {
-        free(buf);
-        if (read_errno)
-            return ab_seterr(err, errlen, "%s: cannot read: %s", path,
-                             strerror(read_errno));
-        return ab_seterr(err, errlen,
-                         "%s: file is larger than %d bytes (the limit for a "
-                         "registry)", path, REG_MAX_FILE_BYTES);
-    }
-    *out = buf;
-    *outlen = n;
-    return AB_OK;
-}
-
 /* Line (1-based) of byte OFFSET of the file. */
 static int line_at(const loader *L, size_t offset)
 {
@@ -1328,7 +1255,8 @@ int registry_load(const char *path, registry **out, char *err, size_t errlen)
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
-    if (read_whole(path, &text, &len, err, errlen) != AB_OK)
+    if (ab_read_file(path, REG_MAX_FILE_BYTES, "a registry", &text, &len, err,
+                     errlen) != AB_OK)
         return AB_ERR;
     /* Heap: the loader holds the diagnostics, too big for a small stack. */
     loader *L = calloc(1, sizeof *L);

@@ -132,6 +132,7 @@ static void apply(broker *br, registry *next, reloader *rl)
     if (!svcs) {
         log_error("reload failed: out of memory");
         registry_free(next);
+        obs_reloaded(br, 0, 0); /* stats hook */
         return;
     }
     links_reload_begin(br, next, &rl->key, rl->has_key);
@@ -154,6 +155,7 @@ static void apply(broker *br, registry *next, reloader *rl)
     log_info("reload %s services=%zu added=%d removed=%d changed=%d failed=%d binding=%d",
              c.failed ? "partial" : "ok", n, c.added, c.removed, c.changed, c.failed,
              fronts_binding(br));
+    obs_reloaded(br, 1, c.failed); /* stats hook */
 }
 
 /* ------------------------------------------------------------- load -- */
@@ -187,7 +189,8 @@ static int acceptable(broker *br, registry *next)
                   "serving the previous one", br->opts.host);
         return AB_ERR;
     }
-    if (sizing_fit(next, br->opts.host, br->max_sockets, err, sizeof err) != AB_OK) {
+    if (sizing_fit(next, br->opts.host, br->max_sockets, obs_fds(&br->opts.obs), err,
+                   sizeof err) != AB_OK) {
         log_error("reload failed: %s; still serving the previous one", err);
         return AB_ERR;
     }
@@ -212,8 +215,10 @@ static void load_done(uv_work_t *w, int status)
     if (status != 0 || rl->rc != AB_OK) {
         log_error("reload failed: registry rejected, still serving the previous one");
         log_lines(LOG_ERROR, "reload failed: ", rl->err);
+        obs_reloaded(br, 0, 0); /* stats hook */
     } else if (acceptable(br, next) != AB_OK) {
         registry_free(next);
+        obs_reloaded(br, 0, 0); /* stats hook */
     } else {
         apply(br, next, rl);
     }

@@ -59,6 +59,8 @@ typedef struct request {
     size_t bytes;        /* of the message as received: counted in held_bytes */
     uint64_t deadline;   /* loop time (ms) at which it times out */
     int timeout_ms;      /* ... that many ms after it was accepted */
+    uint64_t t_accept, t_sent; /* stats hook: stats_clock() when it reached its
+                                  service, when it was sent to a backend */
     ab_list link;        /* free list, service queue, or backend in-flight */
     ab_list dlink;       /* service deadline list while not FREE */
     ab_list olink;       /* its origin's own list, if the origin keeps one */

@@ -42,6 +42,7 @@
 #include "errmark.h"
 #include "peer.h"
 #include "log.h"
+#include "obs.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -126,24 +127,38 @@ static int error_reply(service *svc, const origin *o, msgv *env, svc_error code,
     return svc_error_append(env, svc->name, code, text);
 }
 
-/* Hand a reply to its origin. A client that is gone or not reading is
+/* Every reply leaves the service here: the backend's or an error, for an
+ * admitted request (finish) or for one refused at once (reject). It goes
+ * to origin o (out is consumed), and the time since t0 -- stats_clock()
+ * when the message reached the service -- is recorded as the request's
+ * latency, whatever the outcome. A client that is gone or not reading is
  * counted, never waited for. */
-static int deliver(service *svc, const origin *o, msgv *out)
+static int answer(service *svc, const origin *o, msgv *out, uint64_t t0)
 {
-    if (origin_reply(o, out) == AB_OK)
+    int rc = origin_reply(o, out);
+    stats_record_since(svc->series, HIST_service_latency, t0); /* stats hook */
+    if (rc == AB_OK)
         return AB_OK;
     svc->stats.undeliverable++;
     log_debug("reply undeliverable service=%s: %s", svc->name, zmq_strerror(errno));
     return AB_ERR;
 }
 
-void svc_reject(service *svc, const origin *o, msgv *env, svc_error code,
-                const char *why)
+/* A message that does not become a request: env (exactly its envelope,
+ * consumed) is answered with an error at once, counted as a request. */
+static void reject(service *svc, const origin *o, msgv *env, svc_error code,
+                   const char *why, uint64_t t0)
 {
     svc->stats.requests++;
     count_error(svc, code);
-    if (error_reply(svc, o, env, code, why) == AB_OK)
-        deliver(svc, o, env);
+    error_reply(svc, o, env, code, why); /* env is empty if out of memory */
+    answer(svc, o, env, t0);
+}
+
+void svc_reject(service *svc, const origin *o, msgv *env, svc_error code,
+                const char *why)
+{
+    reject(svc, o, env, code, why, stats_clock(svc->series)); /* stats hook */
 }
 
 /* The single exit from QUEUED/INFLIGHT: the one reply (r's envelope
@@ -153,7 +168,7 @@ void svc_reject(service *svc, const origin *o, msgv *env, svc_error code,
  * whose requester gave up on it). */
 static void finish(service *svc, request *r, msgv *reply, int relayed)
 {
-    if (reply && deliver(svc, &r->from, reply) == AB_OK && relayed)
+    if (reply && answer(svc, &r->from, reply, r->t_accept) == AB_OK && relayed)
         svc->stats.replies++;
     if (r->state == REQ_QUEUED) {
         ab_list_remove(&r->link);
@@ -352,9 +367,10 @@ static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
     return AB_OK;
 }
 
-/* Take ownership of m as a new QUEUED request and try to dispatch it. */
+/* Take ownership of m as a new QUEUED request (it reached the service at
+ * t0; it times out after timeout_ms) and try to dispatch it. */
 static void accept_request(service *svc, const origin *o, msgv *m, size_t env_frames,
-                           int timeout_ms)
+                           int timeout_ms, uint64_t t0)
 {
     request *r = req_alloc(&svc->br->pool);
     if (!r) {
@@ -362,7 +378,7 @@ static void accept_request(service *svc, const origin *o, msgv *m, size_t env_fr
         snprintf(why, sizeof why, "broker holds its maximum number of requests "
                  "(--max-requests is %zu)", svc->br->opts.max_requests);
         msgv_truncate(m, env_frames);
-        svc_reject(svc, o, m, ERR_OVERLOADED, why);
+        reject(svc, o, m, ERR_OVERLOADED, why, t0);
         return;
     }
     svc->stats.requests++;
@@ -372,6 +388,7 @@ static void accept_request(service *svc, const origin *o, msgv *m, size_t env_fr
     origin_hold(&r->from, r);
     r->timeout_ms = timeout_ms;
     r->deadline = uv_now(svc->br->loop) + (uint64_t)timeout_ms;
+    r->t_accept = t0;
     req_set_state(r, REQ_QUEUED);
     ab_list_push_tail(&svc->queue, &r->link);
     svc->stats.queued++;
@@ -384,14 +401,15 @@ void svc_request_within(service *svc, const origin *o, msgv *m,
 {
     svc_error code;
     char why[AB_ERRLEN];
+    uint64_t t0 = stats_clock(svc->series); /* stats hook */
     if (admit(svc, o, m, env_frames, &code, why, sizeof why) != AB_OK) {
         msgv_truncate(m, env_frames);
-        svc_reject(svc, o, m, code, why);
+        reject(svc, o, m, code, why, t0);
         return;
     }
     if (timeout_ms > svc->cfg->timeout_ms)
         timeout_ms = svc->cfg->timeout_ms;
-    accept_request(svc, o, m, env_frames, timeout_ms);
+    accept_request(svc, o, m, env_frames, timeout_ms, t0);
 }
 
 void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames)
@@ -470,6 +488,7 @@ void svc_on_reply(service *svc, backend *be, msgv *m)
         return;
     }
     backend_replied(be);
+    obs_backend_replied(be, r); /* stats hook */
     if (m->n < 2 || msgv_size(m, 1) != 0)
         svc_fail(svc, r, ERR_BAD_REPLY, "backend %s replied without the empty "
                  "delimiter after the request id", be->endpoint);
@@ -518,13 +537,6 @@ void svc_fail_all(service *svc, svc_error code, const char *why)
 size_t svc_pending(const service *svc)
 {
     return (size_t)(svc->stats.queued + svc->stats.inflight);
-}
-
-void svc_log_stats(const service *svc)
-{
-    char line[1024];
-    log_info("stats service=%s %s", svc->name,
-             svc_stats_format(&svc->stats, line, sizeof line));
 }
 
 /* ---------------------------------------------------------- lifecycle -- */
@@ -602,6 +614,8 @@ int svc_open(broker *br, const reg_service *cfg, service **out, char *err,
     svc->nbackends = svc->remote ? 0 : cfg->nbackends;
     uv_timer_init(br->loop, &svc->timer);
     svc->timer.data = svc;
+    svc->series = stats_series_open(&br->stats, STATS_KIND_service, svc, &svc->stats,
+                                    NULL, svc->name, NULL); /* stats hook */
     *out = svc;
     return AB_OK;
 }
@@ -668,10 +682,14 @@ static void on_timer_closed(uv_handle_t *h) { on_part_closed(h->data); }
 static void on_backend_closed(service *svc) { on_part_closed(svc); }
 
 /* The broker detaches svc from its front before or after: the front's
- * requests of svc were all answered here. */
+ * requests of svc were all answered here. Its series goes now, not when
+ * the handles are freed: a service of the same name opened meanwhile (a
+ * reload) must not be exported twice. */
 void svc_close(service *svc, const char *why, svc_close_cb cb)
 {
     svc_fail_all(svc, ERR_UNAVAILABLE, why);
+    stats_series_close(svc->series); /* stats hook */
+    svc->series = NULL;
     svc->on_close = cb;
     svc->open_handles = 1 + (int)svc->nbackends;
     for (size_t i = 0; i < svc->nbackends; i++)

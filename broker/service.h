@@ -57,6 +57,7 @@ struct service {
     ab_list deadlines;       /* every live request, earliest deadline first */
     uv_timer_t timer;        /* fires at the head of `deadlines` */
     svc_stats stats;
+    struct stats_series *series; /* stats hook: latency histogram */
     int open_handles;
     svc_close_cb on_close;
 };
@@ -75,7 +76,6 @@ int svc_update(service *svc, const reg_service *cfg, char *err, size_t errlen);
 /* Answer every pending request with an error (drain deadline). */
 void svc_fail_all(service *svc, svc_error code, const char *why);
 size_t svc_pending(const service *svc);
-void svc_log_stats(const service *svc);
 
 /* A request from origin o: m is its envelope (env_frames frames, which the
  * reply will carry back) followed by the body. Admitted, it becomes a

@@ -56,9 +56,9 @@ size_t sizing_sockets(const registry *reg, const char *host)
     return n;
 }
 
-size_t sizing_fds(const registry *reg, const char *host)
+size_t sizing_fds(const registry *reg, const char *host, size_t extra)
 {
-    size_t n = SIZING_BASE_FDS + SIZING_CLIENT_FDS + link_fds(reg, host);
+    size_t n = SIZING_BASE_FDS + SIZING_CLIENT_FDS + extra + link_fds(reg, host);
     for (size_t i = 0; i < reg->nservices; i++)
         n += service_fds(&reg->services[i], host);
     return n;
@@ -101,10 +101,11 @@ static int fit_sockets(const registry *reg, const char *host, int max_sockets,
 }
 
 /* Raise the soft RLIMIT_NOFILE to need, up to the hard limit. */
-static int fit_fds(const registry *reg, const char *host, char *err, size_t errlen)
+static int fit_fds(const registry *reg, const char *host, size_t extra, char *err,
+                   size_t errlen)
 {
     struct rlimit rl;
-    size_t need = sizing_fds(reg, host);
+    size_t need = sizing_fds(reg, host, extra);
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return ab_seterr(err, errlen, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
@@ -120,22 +121,23 @@ static int fit_fds(const registry *reg, const char *host, char *err, size_t errl
         return AB_OK;
     return ab_seterr(err, errlen,
                      "registry needs %zu file descriptors (%zu services and their "
-                     "backends, the links, plus %d kept for client connections); RLIMIT_NOFILE "
+                     "backends, the links, plus %d kept for client connections and "
+                     "%zu for HTTP and Redis); RLIMIT_NOFILE "
                      "is %llu (hard limit %llu): service '%s' is the first that does "
                      "not fit. Raise the hard limit to at least %zu (ulimit -Hn, "
                      "LimitNOFILE= in a systemd unit, --ulimit nofile= for a "
                      "container)",
-                     need, reg->nservices, SIZING_CLIENT_FDS,
+                     need, reg->nservices, SIZING_CLIENT_FDS, extra,
                      (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
-                     first_over(reg, host, SIZING_BASE_FDS + SIZING_CLIENT_FDS +
+                     first_over(reg, host, SIZING_BASE_FDS + SIZING_CLIENT_FDS + extra +
                                 link_fds(reg, host), service_fds, (size_t)rl.rlim_cur),
                      need);
 }
 
-int sizing_fit(const registry *reg, const char *host, int max_sockets, char *err,
-               size_t errlen)
+int sizing_fit(const registry *reg, const char *host, int max_sockets, size_t extra,
+               char *err, size_t errlen)
 {
     if (fit_sockets(reg, host, max_sockets, err, errlen) != AB_OK)
         return AB_ERR;
-    return fit_fds(reg, host, err, errlen);
+    return fit_fds(reg, host, extra, err, errlen);
 }

@@ -88,6 +88,7 @@ extern "C" {
     X(AB_EOVERLOADED, "overloaded", 1)   /* the service's queue is full */ \
     X(AB_ETOO_LARGE, "too_large", 1)     /* over max_msg_bytes/frames */  \
     X(AB_EBAD_REQUEST, "bad_request", 1) /* not a REQ envelope */         \
+    X(AB_EBAD_REPLY, "bad_reply", 1)     /* the agent's reply was malformed */ \
     X(AB_EBROKER, "broker", 0)           /* a broker code unknown here */ \
     X(AB_EPROTOCOL, "protocol", 0)       /* a reply with 0 or too many frames */ \
     X(AB_EINVAL, "invalid", 0)           /* a bad argument */             \

@@ -175,7 +175,7 @@ say "agentbusd on each host (--secret-key: its own key only)"
 declare -A BROKER
 for h in "${HOSTS[@]}"; do
   bind=()
-  [ "$MODE" = loopback ] && bind=(--bind "${ADDR[$h]}")
+  [ "$MODE" = loopback ] && bind=(--bind "${ADDR[$h]}" --link-bind "${ADDR[$h]}")
   spawn "$h" "$RUN_DIR/$h-agentbusd.log" "$BIN/agentbusd" --registry "$REGISTRY" \
     --host "$h" --secret-key "$RUN_DIR/$h.key" "${bind[@]}"
   BROKER[$h]=$!
@@ -192,7 +192,7 @@ for h in "${HOSTS[@]}"; do
   local_addr=127.0.0.1
   [ "$MODE" = loopback ] && local_addr=${ADDR[$h]}
   on "$h" "$PYTHON" deploy/demo_agents.py client --registry "$REGISTRY" --host "$h" \
-    --address "$local_addr"
+    --broker "$local_addr"
 done
 
 say "Link statistics (kill -USR1)"

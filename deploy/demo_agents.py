@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
-"""demo_agents.py: the two halves of the demo around agentbusd, both plain
-pyzmq code that knows nothing of the broker.
+"""demo_agents.py: the agents and the client of the demo around agentbusd,
+all plain pyzmq code that knows nothing of the broker.
 
   demo_agents.py agents --registry FILE --host NAME
       one REP agent per backend of every service that lives on NAME; each
       answers a JSON request with a JSON reply saying who served it.
-  demo_agents.py client --registry FILE --host NAME [--address ADDR]
-      sends a few JSON requests to every service port of this host's broker
-      (at ADDR, default 127.0.0.1) and prints request -> reply; the
-      services of other hosts are served there, over the link.
+  demo_agents.py agent --service NAME --bind ENDPOINT [--delay-ms N]
+      one REP agent, as it runs in its own container (deploy/compose/):
+      binds ENDPOINT (e.g. tcp://*:15581) and answers like the above,
+      after N ms of simulated work.
+  demo_agents.py client --registry FILE --host NAME [--broker ADDR]
+      sends a few JSON requests to every service port through the broker at
+      ADDR (default 127.0.0.1; in compose, the broker's service name) and
+      prints request -> reply; the services of other hosts are served by
+      their own host's broker, over the link.
 """
 import argparse
 import json
+import signal
 import sys
 import threading
+import time
 
 import yaml
 import zmq
@@ -43,12 +50,15 @@ def answer(service, endpoint, request):
             "result": {"words": len(words), "shout": " ".join(words).upper()}}
 
 
-def run_agent(ctx, service, endpoint):
+def run_agent(ctx, service, endpoint, delay_s=0.0, on_bound=None):
     """A plain REP agent: bind, then receive and reply forever."""
     sock = ctx.socket(zmq.REP)
     sock.bind(endpoint)
+    if on_bound:
+        on_bound()
     while True:
         request = json.loads(sock.recv())
+        time.sleep(delay_s)
         sock.send(json.dumps(answer(service, endpoint, request)).encode())
 
 
@@ -65,13 +75,18 @@ def cmd_agents(args):
     threading.Event().wait()  # until killed
 
 
-def ask(ctx, address, port, timeout_ms, request):
-    """One REQ round trip to a service port of this host's broker; the
-    reply text."""
+def cmd_agent(args):
+    print(f"agent for {args.service} on {args.bind}", flush=True)
+    run_agent(zmq.Context(), args.service, args.bind, args.delay_ms / 1000.0,
+              on_bound=lambda: print("agent ready", flush=True))
+
+
+def ask(ctx, broker, port, timeout_ms, request):
+    """One REQ round trip to a service port of the broker; the reply text."""
     sock = ctx.socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, timeout_ms + REPLY_GRACE_MS)
-    sock.connect(f"tcp://{address}:{port}")
+    sock.connect(f"tcp://{broker}:{port}")
     try:
         sock.send(json.dumps(request).encode())
         return sock.recv().decode()
@@ -90,22 +105,30 @@ def cmd_client(args):
         for text in SAMPLE_TEXTS[:REQUESTS_PER_SERVICE]:
             request = {"text": text}
             print(f"  -> {json.dumps(request)}")
-            print(f"  <- {ask(ctx, args.address, svc['port'], svc['timeout_ms'], request)}")
+            print(f"  <- {ask(ctx, args.broker, svc['port'], svc['timeout_ms'], request)}")
     ctx.term()
 
 
 def main(argv):
+    # As a container's first process, SIGTERM would otherwise be ignored and
+    # every stop would wait for SIGKILL.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     agents = sub.add_parser("agents", help="run the demo REP agents of one host")
+    agent = sub.add_parser("agent", help="run one demo REP agent (a container)")
     client = sub.add_parser("client", help="send demo requests through the broker")
     for sp in (agents, client):
         sp.add_argument("--registry", required=True)
         sp.add_argument("--host", required=True, help="the host this runs on")
-    client.add_argument("--address", default="127.0.0.1",
-                        help="where this host's broker binds the service ports")
+    agent.add_argument("--service", required=True, help="the service it serves")
+    agent.add_argument("--bind", required=True, help="endpoint, e.g. tcp://*:15581")
+    agent.add_argument("--delay-ms", type=int, default=0,
+                       help="simulated work time before each reply")
+    client.add_argument("--broker", default="127.0.0.1",
+                        help="address of this host's broker (default 127.0.0.1)")
     args = p.parse_args(argv)
-    (cmd_agents if args.cmd == "agents" else cmd_client)(args)
+    {"agents": cmd_agents, "agent": cmd_agent, "client": cmd_client}[args.cmd](args)
 
 
 if __name__ == "__main__":

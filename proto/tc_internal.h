@@ -10,11 +10,8 @@
 
 #include <string.h>
 
-/* Grow b so that n more bytes fit: AB_TC_OK, AB_TC_TOO_LARGE (len + n would
- * pass b->max) or AB_TC_NOMEM. Slow path of tc_reserve. */
-ab_tc_reason ab_buf_grow(ab_buf *b, size_t n);
-
-/* Make room for n more bytes after b->len; the hot path is one compare. */
+/* Make room for n more bytes after b->len; the hot path is one compare,
+ * the slow path ab_buf_grow (transcode.h). */
 static inline ab_tc_reason tc_reserve(ab_buf *b, size_t n)
 {
     return b->cap - b->len >= n ? AB_TC_OK : ab_buf_grow(b, n);

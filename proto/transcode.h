@@ -52,6 +52,11 @@ typedef enum ab_tc_reason {
 #undef AB_TC_ENUM
 } ab_tc_reason;
 
+/* Grow b so that n more bytes fit after len: AB_TC_OK, AB_TC_TOO_LARGE
+ * (len + n would pass max) or AB_TC_NOMEM. Lets other modules (the
+ * broker's text rendering) append to an ab_buf. */
+ab_tc_reason ab_buf_grow(ab_buf *b, size_t n);
+
 #define AB_TC_DEFAULT_MAX_DEPTH 64
 /* Compile-time ceiling of max_depth: it sizes the explicit stacks the codec
  * keeps on the C stack (12 bytes per level). Larger values are taken

@@ -36,10 +36,11 @@ static void test_codes(void)
     CHECK(ab__wire_code("overloaded") == AB_EOVERLOADED);
     CHECK(ab__wire_code("too_large") == AB_ETOO_LARGE);
     CHECK(ab__wire_code("bad_request") == AB_EBAD_REQUEST);
+    CHECK(ab__wire_code("bad_reply") == AB_EBAD_REPLY);
     /* Local codes are never taken from the wire. */
     CHECK(ab__wire_code("invalid") == AB_EBROKER);
     CHECK(ab__wire_code("registry") == AB_EBROKER);
-    CHECK(ab__wire_code("bad_reply") == AB_EBROKER);
+    CHECK(ab__wire_code("no_such_code") == AB_EBROKER);
 }
 
 /* ------------------------------------------------------ error bodies -- */
@@ -70,10 +71,10 @@ static void test_error_bodies(void)
     CHECK_STR_CONTAINS(e.message, "overloaded (from agentbusd, service echo): 3 requests");
 
     /* A code this header does not know: generic, with the broker's name. */
-    CHECK(decode_str("{\"status\":\"error\",\"error\":\"bad_reply\",\"service\":\"s\","
-                     "\"message\":\"backend reply has no body\"}", &e) == AB_EBROKER);
-    CHECK(strcmp(e.name, "bad_reply") == 0 && e.from_broker == 1);
-    CHECK_STR_CONTAINS(e.message, "backend reply has no body");
+    CHECK(decode_str("{\"status\":\"error\",\"error\":\"gpu_quota\",\"service\":\"s\","
+                     "\"message\":\"no GPU left\"}", &e) == AB_EBROKER);
+    CHECK(strcmp(e.name, "gpu_quota") == 0 && e.from_broker == 1);
+    CHECK_STR_CONTAINS(e.message, "no GPU left");
 
     /* Member order, spaces, other scalar members, escapes. */
     CHECK(decode_str(" { \"message\" : \"a \\\"q\\\" \\\\ \\/ \\u00e9 \\ud83d\\ude00 \\t.\", "

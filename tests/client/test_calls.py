@@ -8,8 +8,8 @@ import threading
 
 import zmq
 
-from harness import (HANG_GUARD_S, assert_error, dealer_socket, free_port, recv_reply,
-                     req_socket, service, tcp_endpoint, wait_until)
+from harness import (HANG_GUARD_S, RouterBackend, assert_error, dealer_socket, free_port,
+                     recv_reply, req_socket, service, tcp_endpoint, wait_until)
 from probing import service_port
 
 LONG_MS = 30000  # a call deadline never reached by a passing test
@@ -211,11 +211,23 @@ def test_bad_request_mapped(probe, zctx, make_agent, make_broker):
     assert_broker_error(res, "bad_request", text=sent["message"])
 
 
+def test_bad_reply_mapped(probe, zctx, make_broker):
+    """An agent written as a ROUTER that answers with its envelope only."""
+    backend = RouterBackend(zctx, lambda frames: frames[:2])
+    try:
+        broker = make_broker({"echo": service(free_port(), [backend.endpoint])})
+        broker.wait_backends_up(1)
+        res, = probe.calls("echo", [(LONG_MS, 0, [b"x"])], registry=broker.registry)
+        assert_broker_error(res, "bad_reply", text="no body frame")
+    finally:
+        backend.close()
+
+
 def test_unknown_broker_code_is_generic_with_its_name(probe):
-    body = json.dumps({"status": "error", "error": "bad_reply", "service": "s",
-                       "message": "backend reply has no body"}).encode()
+    body = json.dumps({"status": "error", "error": "gpu_quota", "service": "s",
+                       "message": "no GPU left"}).encode()
     res, = probe.run("decode", body.hex())
-    assert res["rc"] == "broker" and res["name"] == "bad_reply" and res["from_broker"] == 1
+    assert res["rc"] == "broker" and res["name"] == "gpu_quota" and res["from_broker"] == 1
 
 
 # ---- a backend's look-alike is a reply --------------------------------------------

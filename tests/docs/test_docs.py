@@ -11,9 +11,16 @@ def read(rel):
     return (ROOT / rel).read_text()
 
 
-def declared_stats():
+def declared_kinds():
+    """{kind: ({stat: type}, [histograms])} from the X-macro lists of stats.h."""
     src = read("broker/stats.h")
-    return re.findall(r"X\((\w+), (counter|gauge),", src)
+    kinds = {}
+    for kind, stats, hists in re.findall(r"K\((\w+), \w+, (\w+), (\w+), \w+\)", src):
+        block = re.search(rf"#define {stats}\(X\)(.*?)\n(?!\s)", src + "\n", re.S).group(1)
+        hblock = re.search(rf"#define {hists}\(X, k\)(.*?)\n(?!\s)", src + "\n", re.S).group(1)
+        kinds[kind] = (dict(re.findall(r"X\((\w+), (counter|gauge),", block)),
+                       re.findall(r"X\(k, (\w+),", hblock))
+    return kinds
 
 
 def declared_errors():
@@ -21,12 +28,34 @@ def declared_errors():
     return re.findall(r'X\(ERR_\w+, "(\w+)", \w+\)', src)
 
 
-def test_stats_table_matches_stats_h():
-    stats = declared_stats()
-    assert len(stats) >= 10
-    doc = read("docs/operations.md")
-    rows = dict(re.findall(r"^\| `(\w+)` \| (counter|gauge) \|", doc, re.M))
-    assert rows == dict(stats)
+def kind_section(doc, kind):
+    m = re.search(rf"^#### kind `{kind}`\n(.*?)(?=^#|\Z)", doc, re.M | re.S)
+    assert m, f"docs/stats.md has no section for kind {kind}"
+    return m.group(1)
+
+
+def test_stats_tables_match_stats_h():
+    kinds = declared_kinds()
+    assert {"broker", "service", "backend", "redis", "http"} <= set(kinds)
+    assert len(kinds["service"][0]) >= 10
+    doc = read("docs/stats.md")
+    for kind, (stats, hists) in kinds.items():
+        section = kind_section(doc, kind)
+        rows = dict(re.findall(r"^\| `(\w+)` \| (counter|gauge) \|", section, re.M))
+        assert rows == stats, kind
+        for h in hists:
+            assert f"Histogram `{h}`" in section, (kind, h)
+            assert f"| `{kind}` | `{h}` |" in doc, (kind, h)
+
+
+def test_error_counters_are_service_counters():
+    """Each error code bumps a counter of the service kind: those make up
+    its `errors`, /metrics and the Redis outcome fields."""
+    src = read("broker/service.h")
+    stats = re.findall(r'X\(ERR_\w+, "\w+", (\w+)\)', src)
+    counters = declared_kinds()["service"][0]
+    assert len(stats) == len(declared_errors())
+    assert all(counters.get(s) == "counter" for s in stats), stats
 
 
 def test_error_codes_documented():
@@ -123,9 +152,11 @@ def test_guard_reasons_documented():
     assert len(reasons) == 3
     doc = read("docs/operations.md")
     section = doc[doc.index("## Memory bounds"):doc.index("## Sizing")]
+    counters = declared_kinds()["service"][0]
     for reason, stat in reasons:
         assert f"* `{reason}`:" in section, reason
-        assert f"| `{stat}` | counter |" in doc, stat
+        assert f"`{stat}`" in section, stat
+        assert counters.get(stat) == "counter", stat
 
 
 def client_codes():
@@ -143,10 +174,11 @@ def test_client_codes_documented():
 
 
 def test_client_wire_codes_are_the_brokers():
-    """A code the header reads off the wire is one the broker sends (codes
-    the header does not know yet reach callers as AB_EBROKER)."""
+    """The header knows every code this broker sends, and reads nothing
+    else off the wire (a newer broker's codes reach callers as
+    AB_EBROKER)."""
     wire = [name for _, name, w in client_codes() if w == "1"]
-    assert wire and set(wire) <= set(declared_errors())
+    assert sorted(wire) == sorted(declared_errors())
 
 
 def test_client_limits_documented():
@@ -167,3 +199,42 @@ def test_error_mark_agrees_between_broker_and_client():
         consts(client, ["AB__TAG_LEN", "AB__KIND_REQUEST", "AB__KIND_ERROR"])
     assert r'"\0ab"' in client and "{0, 'a', 'b'," in read("broker/errmark.c")
     assert '"\\0ab"' in read("docs/errors.md")
+
+
+def test_migrate_options_documented():
+    src = read("broker/cli_migrate.c")
+    options = set(re.findall(r'\{"([a-z-]+)", (?:required|no)_argument', src))
+    assert {"output", "changes", "force", "port-base"} <= options
+    doc = read("docs/deploy.md")
+    documented = set(re.findall(r"^\| `(?:-\w, )?--([a-z-]+)", doc, re.M))
+    assert options - {"help"} == documented
+
+
+def test_subcommands_documented():
+    # Every `agentbus` subcommand is named in the README's usage block.
+    commands = re.findall(r'^\s+\{"(\w+)", cli_\w+,', read("broker/cli_main.c"), re.M)
+    assert "migrate" in commands
+    readme = read("README.md")
+    assert all(f"agentbus {c} " in readme for c in commands), commands
+
+
+def test_image_settings_documented():
+    # The image's variables, user and health check are in docs/deploy.md.
+    dockerfile = read("deploy/Dockerfile")
+    variables = set(re.findall(r"\b(AGENTBUS_[A-Z_]+)\b", dockerfile))
+    assert {"AGENTBUS_HOST", "AGENTBUS_REGISTRY", "AGENTBUS_SECRET_KEY_FILE"} <= variables
+    doc = read("docs/deploy.md")
+    assert all(f"`{v}`" in doc for v in variables), variables
+    uid = re.search(r"useradd --uid (\d+)", dockerfile).group(1)
+    assert f"uid {uid}" in doc
+    interval = re.search(r"HEALTHCHECK --interval=(\d+)s", dockerfile).group(1)
+    assert f"every {interval} s" in doc
+
+
+def test_containers_conf_documented():
+    # The engine configuration the tests write is the one the docs show.
+    script = read("tests/container/engine.sh")
+    conf = re.search(r"<<'EOF' \|\| true\n(.*?)\nEOF", script, re.S).group(1)
+    settings = [ln for ln in conf.splitlines() if ln and not ln.startswith("#")]
+    doc = read("docs/deploy.md")
+    assert settings and all(s in doc for s in settings)

@@ -78,7 +78,7 @@ class Site:
         "service=NAME", "link=HOST side=out|in" or "linksrv"."""
         since = self.mark()
         self.broker.proc.send_signal(signal.SIGUSR1)
-        m = self.wait_log(rf"stats {re.escape(what)} (.*)\n", since)
+        m = self.wait_log(rf"stats {re.escape(what)}[ =](.*)\n", since)
         return parse_stats(m.group(1))
 
     def link_stats(self, peer, side="out"):

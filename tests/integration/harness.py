@@ -5,6 +5,7 @@ the client-side helpers (plain zmq.REQ / DEALER, as users write them).
 No test asserts on time. Every wait below is bounded by HANG_GUARD_S only so
 that a broken broker fails a test instead of hanging CI.
 """
+import http.client
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -127,7 +129,7 @@ class Broker:
         self.registry = Path(workdir) / "registry.yaml"
         self.logfile = Path(workdir) / "agentbusd.log"
         self.args = list(args)
-        self.keyfile = Path(workdir) / f"{HOST}.key"
+        self.workdir = Path(workdir)
         self.proc = None
         self.nofile = None  # (soft, hard) RLIMIT_NOFILE to start it with
         self.hosts = None   # host entries, kept across rewrites
@@ -143,16 +145,26 @@ class Broker:
                 int(h["link"].rsplit(":", 1)[1]) in ports
                 for h in self.hosts.values() if "link" in h):
             self.hosts = host_entries((HOST, "otherpc"), services, self.secrets)
-            write_key_file(self.keyfile, HOST, self.hosts[HOST]["public_key"],
-                           self.secrets[HOST])
+            for host, entry in self.hosts.items():
+                write_key_file(self.keyfile(host), host, entry["public_key"],
+                               self.secrets[host])
         write_registry(self.registry, services, defaults, host_doc=self.hosts)
+
+    def keyfile(self, host):
+        """The key file of host, written with the registry's hosts."""
+        return self.workdir / f"{host}.key"
 
     def spawn(self, host=HOST):
         # Ports on loopback only: tests never listen on other interfaces.
+        # The HTTP endpoint takes any free port unless the test chose one.
+        http = [] if "--http" in self.args else ["--http", "127.0.0.1:0"]
         argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
-                "--bind", "127.0.0.1"] + self.args
-        if host == HOST and self.keyfile.exists():
-            argv += ["--secret-key", str(self.keyfile)]
+                "--bind", "127.0.0.1", "--link-bind", "127.0.0.1"] + http + self.args
+        # Never push to a Redis the developer's shell names.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("AGENTBUS_REDIS", "AGENTBUS_HTTP", "AGENTBUS_REDIS_PASSWORD")}
+        if self.keyfile(host).exists():
+            argv += ["--secret-key", str(self.keyfile(host))]
         limits = None
         if self.nofile:
             nofile = self.nofile
@@ -160,7 +172,8 @@ class Broker:
             def limits():
                 resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, preexec_fn=limits)
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, env=env,
+                                         preexec_fn=limits)
 
     def start(self, host=HOST):
         """Spawn and wait for the `ready` line."""
@@ -210,6 +223,31 @@ class Broker:
             st = self.stats(name)
             return st if cond(st) else None
         return wait_until(look, f"stats of {name}: {what}")
+
+    def http_port(self):
+        """The port of the HTTP endpoint (from its `http listen=` line)."""
+        return int(self.wait_log(r"\bhttp listen=\S+ port=(\d+)").group(1))
+
+    def http(self, path, method="GET", timeout=HANG_GUARD_S):
+        """(status, headers, body bytes) of one request to the endpoint."""
+        return http_request(self.http_port(), path, method, timeout)
+
+    def stats_json(self):
+        status, _, body = self.http("/stats.json")
+        assert status == 200, (status, body)
+        return json.loads(body)
+
+    def wait_stats_json(self, cond, what):
+        """Poll /stats.json until cond(doc) holds; returns the document."""
+        def look():
+            doc = self.stats_json()
+            return doc if cond(doc) else None
+        return wait_until(look, f"/stats.json: {what}")
+
+    def rss_kb(self):
+        """Resident memory of the process (VmRSS, kB)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
 
     def wait_backends_up(self, n, since=0):
         """Wait until n `backend up` lines were logged past `since`."""
@@ -285,6 +323,54 @@ class Agent:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class RouterBackend:
+    """A backend written as a ROUTER (as some agents are), on a thread:
+    it answers every request with reply(frames), where frames is what a
+    REP would see: [id][""][body...]. For replies no REP can produce."""
+
+    def __init__(self, zctx, reply):
+        self.sock = zctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.port = self.sock.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.reply = reply
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            if self.sock.poll(50):
+                routing, *frames = self.sock.recv_multipart()
+                self.sock.send_multipart([routing] + self.reply(frames))
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+# ---- HTTP ------------------------------------------------------------------
+
+def http_request(port, path, method="GET", timeout=HANG_GUARD_S):
+    """(status, headers dict, body bytes) of one request to 127.0.0.1:port."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+def series(doc, kind, name):
+    """The series of `kind` whose first label is `name` in a snapshot."""
+    for s in doc.get(kind, []):
+        if s.get(kind) == name:
+            return s
+    raise AssertionError(f"no {kind} {name!r} in {[s.get(kind) for s in doc.get(kind, [])]}")
 
 
 # ---- clients -------------------------------------------------------------

@@ -1,12 +1,10 @@
 """test_errors.py: the broker's own error replies (timeout, overloaded,
-too_large, bad_request), each exactly one reply, after which the client's
-socket keeps working."""
+too_large, bad_request, bad_reply), each exactly one reply, after which the
+client's socket keeps working."""
 import threading
 
-import zmq
-
-from harness import (assert_error, dealer_socket, error_of, free_port, recv_reply,
-                     req_socket, roundtrip, run_concurrently, service)
+from harness import (RouterBackend, assert_error, dealer_socket, error_of, free_port,
+                     recv_reply, req_socket, roundtrip, run_concurrently, service)
 
 # The slow request outlives its deadline by a margin that leaves the next
 # request (queued behind it at the REP) well inside its own deadline.
@@ -96,33 +94,6 @@ def test_bad_request_without_delimiter(zctx, make_agent, make_broker):
     sock.send_multipart([b"", b"proper"])
     assert recv_reply(sock) == [b"", b"proper"]
     assert broker.stats("echo")["bad_request"] == 1
-
-
-class RouterBackend:
-    """A backend written as a ROUTER (as some agents are), on a thread:
-    it answers every request with reply(frames), where frames is what a
-    REP would see: [id][""][body...]. For replies no REP can produce."""
-
-    def __init__(self, zctx, reply):
-        self.sock = zctx.socket(zmq.ROUTER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.port = self.sock.bind_to_random_port("tcp://127.0.0.1")
-        self.endpoint = f"tcp://127.0.0.1:{self.port}"
-        self.reply = reply
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.stop.is_set():
-            if self.sock.poll(50):
-                routing, *frames = self.sock.recv_multipart()
-                self.sock.send_multipart([routing] + self.reply(frames))
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
 
 
 def test_reply_without_body_is_answered_bad_reply(zctx, make_broker):

@@ -1,7 +1,7 @@
 """test_scale.py: a registry of 1,000 services with 2 backends each on one
-broker (9,000 ZMQ sockets, 13,088 file descriptors: docs/operations.md
-#sizing; plus the 4 sockets and 6 fds of the link server every registry
-of the harness has, with its second host), and the clear refusals when the
+broker (9,000 ZMQ sockets, 13,122 file descriptors: docs/operations.md
+#sizing; plus the 4 sockets and 6 fds of the link server every registry of
+the harness has, with its second host), and the clear refusals when the
 process's limits are too small."""
 import random
 import resource
@@ -13,8 +13,9 @@ from harness import (READY_WAIT_S, free_port, free_ports, req_socket, roundtrip,
                      tcp_endpoint)
 
 SERVICES = 1000
-LINK_SOCKETS, LINK_FDS = 4, 6
-FDS_NEEDED = SERVICES * 12 + 64 + 1024 + LINK_FDS
+HTTP_FDS = 32 + 2  # the harness's HTTP endpoint: --http-max-conns, listener, poller
+LINK_FDS = 6  # the link server: 4 sockets, a listener, a peer connection
+FDS_NEEDED = SERVICES * 12 + 64 + 1024 + HTTP_FDS + LINK_FDS
 
 
 def many(n, backends, prefix="svc"):
@@ -44,10 +45,11 @@ def test_too_few_file_descriptors_is_refused_naming_what_to_raise(make_broker):
     broker.nofile = (300, 300)
     assert broker.run_to_exit() == 1
     log = broker.log()
-    assert ("registry needs 1334 file descriptors (30 services and their backends, the "
-            "links, plus 1024 kept for client connections); RLIMIT_NOFILE is 300 (hard "
-            "limit 300): service 'svc-0000' is the first that does not fit. Raise the "
-            "hard limit to at least 1334") in log, log
+    # 30 x 8 + 1024 for clients + 64 for the process + HTTP_FDS + LINK_FDS.
+    assert ("registry needs 1368 file descriptors (30 services and their backends, the "
+            "links, plus 1024 kept for client connections and 34 for HTTP and Redis); "
+            "RLIMIT_NOFILE is 300 (hard limit 300): service 'svc-0000' is the first that "
+            "does not fit. Raise the hard limit to at least 1368") in log, log
 
 
 def test_soft_limit_is_raised_to_fit(zctx, make_agent, make_broker):
@@ -56,7 +58,7 @@ def test_soft_limit_is_raised_to_fit(zctx, make_agent, make_broker):
     broker = make_broker(services, start=False)
     broker.nofile = (300, 4096)
     broker.start()
-    assert "raised RLIMIT_NOFILE soft limit from 300 to 1334" in broker.log()
+    assert "raised RLIMIT_NOFILE soft limit from 300 to 1368" in broker.log()
     sock = req_socket(zctx, services["svc-0029"]["port"])
     assert roundtrip(sock, [b"fits"]) == [b"fits"]
 

@@ -120,17 +120,24 @@ static void test_sessions(void)
     CHECK(strcmp(why, "ours=1..1 theirs=2..3") == 0);
 }
 
-static void test_rtt_percentiles(void)
+/* A PONG's round trip lands in the link's rtt histogram, only when
+ * histograms are on. */
+static void test_rtt_is_recorded(void)
 {
-    linkio_rtt r;
-    memset(&r, 0, sizeof r);
+    stats_reg on, off;
     link_stats st = {0};
-    linkio_rtt_fill(&r, &st);
-    CHECK(st.rtt_p50_us == 0 && st.rtt_p99_us == 0);
-    for (uint64_t us = 1; us <= 300; us++) /* only the last 128 are kept */
-        linkio_rtt_add(&r, us * 1000);
-    linkio_rtt_fill(&r, &st);
-    CHECK(st.rtt_p50_us == 236 && st.rtt_p99_us == 299);
+    stats_reg_init(&on, 1000, 60000);
+    stats_reg_init(&off, 0, 60000);
+    stats_series *s = stats_series_open(&on, STATS_KIND_link, NULL, &st, NULL, "h", "out");
+    stats_series *q = stats_series_open(&off, STATS_KIND_link, NULL, &st, NULL, "h", "out");
+    linkio_pong(s, uv_hrtime() - 250000);
+    linkio_pong(s, uv_hrtime() + 1000000000); /* not from this clock: dropped */
+    linkio_pong(q, uv_hrtime() - 250000);
+    linkio_pong(NULL, uv_hrtime());
+    CHECK(s->hist[HIST_link_rtt].cur.count == 1);
+    CHECK(s->hist[HIST_link_request_time].cur.count == 0);
+    stats_series_close(s);
+    stats_series_close(q);
 }
 
 static void test_zap_keys(void)
@@ -161,7 +168,7 @@ int main(void)
     test_decoding_refusals();
     test_errors_cross_as_themselves();
     test_sessions();
-    test_rtt_percentiles();
+    test_rtt_is_recorded();
     test_zap_keys();
     return CHECK_DONE();
 }
