@@ -255,6 +255,7 @@ static void expire_remote(service *svc, request *r)
     int ms = r->timeout_ms;
     const char *host = svc->cfg->host;
     if (r->state == REQ_INFLIGHT) {
+        host = r->chan->p->host; /* where it went, whatever a reload did since */
         peer_abandon(r);
         svc_fail(svc, r, ERR_TIMEOUT, "no reply from host %s within %d ms", host, ms);
     } else if (peer_up(svc->peer)) {
@@ -443,7 +444,7 @@ static const char *carrier(const service *svc, const request *r, char *buf,
     if (r->be)
         ab_strfmt(buf, len, "backend %s", r->be->endpoint);
     else
-        ab_strfmt(buf, len, "host %s", svc->cfg->host);
+        ab_strfmt(buf, len, "host %s", r->chan->p->host);
     return buf;
 }
 
