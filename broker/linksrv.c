@@ -127,19 +127,22 @@ static const char *who(const lsconn *lc, char *buf, size_t len)
 
 /* -------------------------------------------------------------- hosts -- */
 
+/* The record of host name, made on its first connection. Its series is
+ * open while the registry lists the host (linksrv_apply closes it). */
 static lshost *host_for(linksrv *srv, const char *name)
 {
-    for (ab_list *l = ab_list_head(&srv->hosts); l != &srv->hosts; l = l->next) {
-        lshost *h = AB_CONTAINER_OF(l, lshost, link);
-        if (strcmp(h->name, name) == 0)
-            return h;
+    lshost *h = NULL;
+    for (ab_list *l = ab_list_head(&srv->hosts); l != &srv->hosts && !h; l = l->next) {
+        if (strcmp(AB_CONTAINER_OF(l, lshost, link)->name, name) == 0)
+            h = AB_CONTAINER_OF(l, lshost, link);
     }
-    lshost *h = calloc(1, sizeof *h);
-    if (!h)
+    if (!h && !(h = calloc(1, sizeof *h)))
         return NULL;
-    snprintf(h->name, sizeof h->name, "%s", name);
-    ab_list_push_tail(&srv->hosts, &h->link);
-    if (strcmp(name, UNIDENTIFIED) != 0)
+    if (!h->name[0]) {
+        snprintf(h->name, sizeof h->name, "%s", name);
+        ab_list_push_tail(&srv->hosts, &h->link);
+    }
+    if (!h->series && strcmp(name, UNIDENTIFIED) != 0)
         h->series = stats_series_open(&srv->br->stats, STATS_KIND_link, h, &h->st, NULL,
                                       name, "in");
     return h;
@@ -254,6 +257,10 @@ static int reply_ok(lsconn *lc, msgv *m, const lsmeta *meta)
 static int origin_link_reply(const origin *o, msgv *m)
 {
     lsconn *lc = o->peer;
+    if (m->n < 2) {
+        msgv_clear(m); /* the error op ran out of memory: nothing to send */
+        return AB_ERR;
+    }
     lsmeta meta = meta_get(m);
     int rc = AB_OK;
     stats_record_since(lc->h->series, HIST_link_request_time, meta.t0); /* stats hook */
@@ -902,6 +909,13 @@ int linksrv_open(broker *br, const registry *reg, const char *endpoint, int retr
 void linksrv_apply(linksrv *srv, const registry *reg)
 {
     srv->bound_bytes = largest_body(reg);
+    for (ab_list *l = ab_list_head(&srv->hosts); l != &srv->hosts; l = l->next) {
+        lshost *h = AB_CONTAINER_OF(l, lshost, link);
+        if (!registry_host(reg, h->name)) { /* its statistics leave the exports */
+            stats_series_close(h->series);
+            h->series = NULL;
+        }
+    }
     for (ab_list *l = ab_list_head(&srv->lsconns); l != &srv->lsconns; l = l->next) {
         lsconn *lc = AB_CONTAINER_OF(l, lsconn, link);
         const char *host = curve(srv) ? lc->user : lc->h->name;
