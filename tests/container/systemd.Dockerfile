@@ -7,7 +7,7 @@ ARG AGENTBUS_IMAGE=agentbus:latest
 FROM ${AGENTBUS_IMAGE} AS agentbus
 
 FROM ${SYSTEMD_BASE}
-ARG SYSTEMD_PACKAGES="systemd systemd-sysv python3 python3-zmq python3-yaml libzmq5 libuv1 libyaml-0-2 libsodium23"
+ARG SYSTEMD_PACKAGES="systemd systemd-sysv python3 python3-zmq python3-yaml libzmq5 libuv1 libyaml-0-2 libsodium23 libhiredis0.14 libmicrohttpd12 libmsgpackc2"
 RUN set -eu; missing=""; \
     for p in $SYSTEMD_PACKAGES; do \
       dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; \
