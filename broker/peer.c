@@ -446,6 +446,23 @@ static void on_handshake_failed(peer_chan *ch, int event, int status)
     }
 }
 
+/* The current connection closed. libzmq (4.3) ends an endpoint for good,
+ * without reconnecting, after a protocol error: a peer that is not a ZMTP 3
+ * CURVE server (an HTTP server, a proxy) during the handshake, a frame over
+ * ZMQ_MAXMSGSIZE after it. Dialling again ourselves, with backoff, keeps
+ * the link trying whatever the cause. */
+static void on_disconnected(peer_chan *ch)
+{
+    ch->fd = -1;
+    if (!ch->handshaken) {
+        refused(ch, "handshake", "(the far end closed the connection during the ZMTP "
+                "handshake: not an agentbus link server?)");
+        set_why(ch->p, "link handshake with host %s failed", ch->p->host);
+    }
+    schedule_redial(ch);
+    chan_down(ch, "disconnected", 0);
+}
+
 static void on_monitor(zsock *zs, msgv *m)
 {
     peer_chan *ch = zs->data;
@@ -454,15 +471,15 @@ static void on_monitor(zsock *zs, msgv *m)
         return;
     if (event == ZMQ_EVENT_CONNECTED) {
         ch->fd = value;
+        ch->handshaken = 0;
         conn_accepted(&ch->conns, value);
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        ch->handshaken |= value == ch->fd;
         conn_handshaken(&ch->conns, value);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         zsock_drain(&ch->dealer, -1); /* replies that made it before the drop */
-        if (value == ch->fd) {
-            ch->fd = -1;
-            chan_down(ch, "disconnected", 0);
-        }
+        if (value == ch->fd)
+            on_disconnected(ch);
         conn_gone(&ch->conns, value);
     } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
         ch->p->st.reconnects++;

@@ -18,9 +18,12 @@ import signal
 import zmq
 
 import netns
+import rogue
 from fleet import LINK_PORT, PY, HERE, Fleet
 
 POSER = HERE / "poser.py"
+ROGUE = HERE / "rogue.py"
+NOTLINK = HERE / "notlink.py"
 
 
 def two_hosts(network, build_dir, tmp_path, links=None, **knobs):
@@ -203,6 +206,76 @@ def test_an_admitted_host_cannot_pose_as_another(network, build_dir, tmp_path):
                             r"reason=identity HELLO names host beta")
     assert fleet["alpha"].stats("service=echo")["requests"] == 0
     fleet["alpha"].stop()
+
+
+def test_a_misbehaving_peer_is_counted_and_dropped(network, build_dir, tmp_path):
+    """gamma's key is admitted, but what it sends is not the protocol: a
+    version alpha does not speak, a REQUEST before HELLO, one of each
+    malformed message, then a run of them. alpha answers GOODBYE with the
+    reason, counts and drops the rest, still serves gamma's good request,
+    and beta's traffic never notices."""
+    fleet = Fleet(network(3), build_dir, tmp_path, ["alpha", "beta", "gamma"])
+    fleet.service("echo", "alpha")
+    fleet.write()
+    alpha, beta, gamma = fleet["alpha"], fleet["beta"], fleet["gamma"]
+    alpha.agent("echo")
+    alpha.start()
+    beta.start()
+    fleet.wait_links("beta", "alpha")
+    secret = re.search(r"secret_key: (\S+)", gamma.keyfile.read_text()).group(1)
+    r = gamma.host.run([PY, ROGUE, f"tcp://198.18.0.1:{LINK_PORT}", alpha.public,
+                        gamma.public, secret, "gamma", "echo"],
+                       capture_output=True, text=True, timeout=netns.HANG_GUARD_S * 2)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert re.search(r"(?m)^version: goodbye version \S*1\.\.1", out), out
+    assert re.search(r"(?m)^no_hello: goodbye no_hello ", out), out
+    assert re.search(r"(?m)^garbage: hello alpha\ngarbage: reply 0 still served$", out), out
+    assert re.search(r"(?m)^flood: goodbye protocol over 100 malformed messages", out), out
+    log = alpha.broker.log()
+    assert re.search(r"link rejected peer=198\.18\.0\.3:\d+ host=gamma side=in "
+                     r"reason=version ours=1\.\.1 theirs=9\.\.9", log), log
+    # One warning per kind of malformed message and connection, not one per
+    # message: the flood's hundred make no more lines than the one of each.
+    warned = re.findall(r"link bad_message peer=(198\.18\.0\.3:\d+) host=gamma side=in "
+                        r"reason=(\w+)", log)
+    assert warned and len(warned) == len(set(warned)), log
+    st = alpha.link_stats("gamma", side="in")
+    assert st["bad_messages"] >= len(rogue.malformed("echo")) + 100, st
+    assert beta.call("echo", [[b"unbothered"]]) == [[b"unbothered"]]
+    assert beta.link_stats("alpha")["downs"] == 0
+    fleet.stop()
+
+
+def test_a_link_endpoint_that_is_not_a_broker_is_retried(network, build_dir, tmp_path):
+    """Something else holds alpha's link endpoint (an HTTP server answering
+    400 and closing, as a proxy would): libzmq 4.3 takes that for a
+    protocol error and would never dial again. beta logs it once, keeps
+    dialling with backoff, and links up once alpha's broker is there."""
+    fleet = Fleet(network(2), build_dir, tmp_path, ["alpha", "beta"])
+    fleet.service("echo", "alpha")
+    fleet.write()
+    alpha, beta = fleet["alpha"], fleet["beta"]
+    impostor = alpha.host.popen([PY, NOTLINK, "198.18.0.1", str(LINK_PORT)],
+                                fleet.workdir / "notlink.log")
+    impostor.wait_log(r"listening")
+    beta.start()
+    beta.wait_log(r"warn  link rejected peer=alpha endpoint=tcp://198\.18\.0\.1:7700 "
+                  r"side=out chan=0 reason=handshake \(the far end closed the connection "
+                  r"during the ZMTP handshake")
+    impostor.wait_log(r"connection 3\n")
+    assert len(re.findall(r"link rejected", beta.broker.log())) == 1
+    reply, = beta.call("echo", [[b"anyone?"]])
+    err = error_of(reply)
+    assert err and err["error"] == "unavailable", reply
+    assert "link handshake with host alpha failed" in err["message"], err
+    impostor.stop()
+    mark = beta.mark()
+    alpha.agent("echo")
+    alpha.start()
+    fleet.wait_links("beta", "alpha", mark)
+    assert beta.call("echo", [[b"there you are"]]) == [[b"there you are"]]
+    fleet.stop()
 
 
 # ---- failures under load -----------------------------------------------------------
