@@ -11,6 +11,7 @@
 #include "broker.h"
 
 #include "common.h"
+#include "links.h"
 #include "sizing.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -26,6 +27,15 @@ static void begin_close(broker *br);
 int broker_accepting(const broker *br) { return br->state == BROKER_RUNNING; }
 
 /* ------------------------------------------------------------ fronts -- */
+
+service *broker_service(broker *br, const char *name)
+{
+    for (size_t i = 0; i < br->nsvcs; i++) {
+        if (br->svcs[i] && strcmp(br->svcs[i]->name, name) == 0)
+            return br->svcs[i];
+    }
+    return NULL;
+}
 
 front *broker_front(broker *br, int port, const char *name, int retry, char *err,
                     size_t errlen)
@@ -106,6 +116,7 @@ static void begin_close(broker *br)
     for (size_t i = 0; i < br->nsvcs; i++)
         svc_close(br->svcs[i], "broker is shutting down", NULL);
     br->nsvcs = 0;
+    links_close(br);
     while (!ab_list_empty(&br->fronts))
         front_close(AB_CONTAINER_OF(ab_list_head(&br->fronts), front, link));
     guard_close(&br->guard);
@@ -151,7 +162,24 @@ static int open_services(broker *br, char *err, size_t errlen)
     return AB_OK;
 }
 
-/* The registry, checked against this host and the process's limits. */
+/* The link key, if one was given or the registry needs one (links.h). */
+static int load_key(broker *br, char *err, size_t errlen)
+{
+    const broker_opts *o = &br->opts;
+    char fp[KEYS_FINGERPRINT_LEN];
+    if (links_load_key(o->secret_key, br->reg, o->host, o->link_plaintext, &br->key,
+                       &br->has_key, err, errlen) != AB_OK)
+        return AB_ERR;
+    if (br->has_key) {
+        keys_fingerprint(br->key.public_key, fp);
+        log_info("secret_key file=%s host=%s public_key=%s fingerprint=%s",
+                 o->secret_key, br->key.host, br->key.public_z85, fp);
+    }
+    return AB_OK;
+}
+
+/* The registry, checked against this host, its key and the process's
+ * limits. */
 static int load_registry(broker *br, char *err, size_t errlen)
 {
     if (registry_load(br->opts.registry_path, &br->reg, err, errlen) != AB_OK)
@@ -159,6 +187,8 @@ static int load_registry(broker *br, char *err, size_t errlen)
     if (!registry_host(br->reg, br->opts.host))
         return ab_seterr(err, errlen, "%s: host '%s' is not listed under hosts:",
                          br->opts.registry_path, br->opts.host);
+    if (load_key(br, err, errlen) != AB_OK)
+        return AB_ERR;
     br->max_sockets = sizing_context_sockets(br->reg, br->opts.host);
     return sizing_fit(br->reg, br->opts.host, br->max_sockets, obs_fds(&br->opts.obs),
                       err, errlen);
@@ -182,6 +212,8 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     br->loop = loop;
     br->opts = *opts;
     ab_list_init(&br->fronts);
+    ab_list_init(&br->peers);
+    ab_list_init(&br->old_peers);
     reqpool_init(&br->pool, opts->max_requests);
     stats_reg_init(&br->stats, opts->obs.stats_interval_ms,
                    opts->obs.stats_window_ms); /* stats hook */
@@ -197,7 +229,9 @@ int broker_init(broker *br, uv_loop_t *loop, const broker_opts *opts,
     watch_signal(br, &br->sig_int, on_stop_signal, SIGINT);
     watch_signal(br, &br->sig_hup, on_hup, SIGHUP);
     watch_signal(br, &br->sig_usr1, on_usr1, SIGUSR1);
-    if (open_services(br, err, errlen) != AB_OK ||
+    /* Links first: services find their peer, and the ZAP handler runs
+     * before the link server binds. */
+    if (links_open(br, err, errlen) != AB_OK || open_services(br, err, errlen) != AB_OK ||
         obs_open(br, err, errlen) != AB_OK) { /* stats hook: obs_open */
         begin_close(br);
         return AB_ERR;
@@ -218,6 +252,7 @@ void broker_free(broker *br)
     registry_free(br->reg);
     reqpool_free(&br->pool);
     free(br->svcs);
+    keys_wipe(&br->key);
     memset(br, 0, sizeof *br);
 }
 

@@ -1,19 +1,24 @@
 /*
  * broker.h: the daemon as a whole: the loop, the ZMQ context, the live
- * registry, its services and their fronts, the guard, signals, reload and
- * graceful shutdown.
+ * registry, its services and their fronts, the links to other hosts, the
+ * guard, signals, reload and graceful shutdown.
  */
 #ifndef AB_BROKER_H
 #define AB_BROKER_H
 
 #include "front.h"
 #include "guard.h"
+#include "keys.h"
+#include "linkio.h"
+#include "linksrv.h"
 #include "obs.h"
+#include "peer.h"
 #include "registry.h"
 #include "reload.h"
 #include "request.h"
 #include "service.h"
 #include "stats.h"
+#include "zap.h"
 #include "zsock.h"
 
 #include <stdint.h>
@@ -40,6 +45,9 @@ typedef struct broker_opts {
     int guard_ms;         /* how often the guard looks at connections */
     int partial_ms;       /* how long a partial message (or handshake) may take */
     int reconnect_max_ms; /* longest wait between connects to an absent backend */
+    const char *link_bind;  /* address the link server binds its port on ("*") */
+    const char *secret_key; /* this host's link key file, or NULL */
+    int link_plaintext;   /* links without CURVE (labs only, logged loudly) */
     obs_opts obs;         /* stats, HTTP endpoint, Redis push (obs.h) */
 } broker_opts;
 
@@ -60,6 +68,15 @@ typedef struct broker {
     size_t nsvcs;
     ab_list fronts;       /* every open front, attached or lingering */
     int placing;          /* a reload is re-pointing fronts: none closes */
+    keys_secret key;      /* this host's link key, when has_key */
+    int has_key;
+    uint64_t epoch;       /* this broker's link session epoch (links.c) */
+    zap zap;              /* admits the other hosts' keys (link server) */
+    linksrv *srv;         /* the link server, if this host has a link: */
+    linksrv_stats lsrv_stats;
+    ab_list peers;        /* peer: the links to hosts of remote services */
+    ab_list old_peers;    /* during a reload: peers it may close */
+    linkio_bufs lbufs;    /* transcoding scratch of the links */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t drain_timer;
     size_t drain_start;   /* pending requests when SIGTERM came */
@@ -80,6 +97,9 @@ void broker_free(broker *br);
 /* A request has just been answered: lets shutdown finish when drained. */
 void broker_request_done(broker *br);
 int broker_accepting(const broker *br);
+
+/* The live service called name, or NULL. */
+service *broker_service(broker *br, const char *name);
 
 /* The front of `port` for service `name`: the one already open, or a new
  * one (with retry, a port still held is retried, see front.h). */

@@ -199,15 +199,15 @@ static void add_service(fleet *f, const char *host, const msgpack_object *s)
 /* A link row: its labels joined, its RTT quantiles. */
 static void add_link(fleet *f, const char *host, const msgpack_object *l)
 {
-    char peer[96];
+    char side[16];
     fleet_row *r = new_row(f);
     if (!r)
         return;
     snprintf(r->host, sizeof r->host, "%s", host);
     str(l, "link", r->name, sizeof r->name);
-    str(l, "peer", peer, sizeof peer);
-    if (peer[0] && strcmp(peer, r->name) != 0)
-        snprintf(r->name + strlen(r->name), sizeof r->name - strlen(r->name), " %s", peer);
+    str(l, "side", side, sizeof side); /* out: it dials; in: it serves */
+    if (side[0])
+        snprintf(r->name + strlen(r->name), sizeof r->name - strlen(r->name), " %s", side);
     r->link = 1;
     r->rps = num(l, "rps");
     r->eps = num(l, "eps");

@@ -34,14 +34,14 @@ static size_t origin_front_held(const origin *o)
     return c ? c->held : 0;
 }
 
-static void origin_front_hold(const origin *o)
+static void origin_front_hold(const origin *o, struct request *r)
 {
     front *f = o->src;
     f->nreqs++;
     conn_hold(o->peer);
 }
 
-static void origin_front_release(const origin *o)
+static void origin_front_release(const origin *o, struct request *r)
 {
     front *f = o->src;
     conn_release(o->peer);

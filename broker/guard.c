@@ -82,7 +82,7 @@ static int same_peer(const conn *c)
            len == c->peerlen && memcmp(&now, &c->peer, len) == 0;
 }
 
-static void peer_text(const conn *c, char *buf, size_t len)
+void conn_peer_text(const conn *c, char *buf, size_t len)
 {
     char addr[INET6_ADDRSTRLEN] = "?";
     int port = 0;
@@ -168,12 +168,25 @@ conn *conn_find(conn_set *s, int fd)
     return c && c->set == s ? c : NULL;
 }
 
+/* What s->frame_extra adds to m's frames from `from` on: the extra bytes,
+ * and the longer header of a frame the extra pushes past 255 bytes.
+ * Frames dropped beyond the msgv's limit are counted without the latter. */
+static size_t mechanism_extra(const conn_set *s, const msgv *m, size_t from)
+{
+    size_t extra = m->dropped * s->frame_extra;
+    for (size_t i = from; i < m->n; i++) {
+        size_t n = msgv_size(m, i);
+        extra += msgv_frame_wire(n + s->frame_extra) - msgv_frame_wire(n);
+    }
+    return extra;
+}
+
 size_t conn_wire(const conn_set *s, const msgv *m)
 {
-    size_t skip = 0;
-    for (size_t i = 0; i < (size_t)s->unwired && i < m->n; i++)
+    size_t skip = 0, from = (size_t)s->unwired < m->n ? (size_t)s->unwired : m->n;
+    for (size_t i = 0; i < from; i++)
         skip += msgv_frame_wire(msgv_size(m, i));
-    return m->wire - skip;
+    return m->wire - skip + (s->frame_extra ? mechanism_extra(s, m, from) : 0);
 }
 
 conn *conn_read(conn_set *s, const msgv *m)
@@ -272,6 +285,18 @@ static void rebase(conn *c, int64_t x)
 
 /* ----------------------------------------------------------- cutting -- */
 
+int conn_shutdown(conn *c)
+{
+    if (!c || c->fd < 0 || !same_peer(c))
+        return AB_ERR; /* its fd was closed meanwhile: nothing left to cut */
+    c->guarded = 0;
+    /* libzmq's engine reads end-of-file and closes the session as if the
+     * peer had (stream_engine_base_t::error); DISCONNECTED follows. Its
+     * writes fail with EPIPE (the broker ignores SIGPIPE). */
+    shutdown(c->fd, SHUT_RDWR);
+    return AB_OK;
+}
+
 /* Cut c once (it stays until DISCONNECTED, unguarded). */
 static void cut(conn *c, guard_reason why, uint64_t bound)
 {
@@ -280,17 +305,13 @@ static void cut(conn *c, guard_reason why, uint64_t bound)
     uint64_t partial = c->partial;
     c->guarded = 0;
     c->partial = 0;
-    if (!same_peer(c))
-        return; /* its fd was closed meanwhile: nothing left to cut */
+    conn_peer_text(c, peer, sizeof peer);
+    if (conn_shutdown(c) != AB_OK)
+        return;
     s->ops->describe(s, who, sizeof who);
-    peer_text(c, peer, sizeof peer);
     log_warn("guard cut %s peer=%s reason=%s partial_bytes=%llu bound=%llu", who,
              peer, guard_reason_name(why), (unsigned long long)partial,
              (unsigned long long)bound);
-    /* libzmq's engine reads end-of-file and closes the session as if the
-     * peer had (stream_engine_base_t::error); DISCONNECTED follows. Its
-     * writes fail with EPIPE (the broker ignores SIGPIPE). */
-    shutdown(c->fd, SHUT_RDWR);
     s->ops->cut(s, why);
 }
 

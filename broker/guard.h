@@ -45,8 +45,10 @@
 #define GUARD_SLACK (16u << 10)
 
 /* The most a ZMTP handshake sends before the first message: a greeting
- * and a READY (or CURVE's HELLO and INITIATE) with a 255-byte identity and
- * some metadata. Unexplained bytes beyond it are a partial message. */
+ * and a READY with a 255-byte identity and some metadata, or for CURVE
+ * (the links) the greeting (64 bytes), HELLO (202) and INITIATE (about
+ * 300 with a DEALER's metadata), about 570 bytes. Unexplained bytes
+ * beyond it are a partial message. */
 #define GUARD_HANDSHAKE_MAX 2048
 
 /* Why the guard cut a connection: (symbol, reason in the log, stat). */
@@ -115,6 +117,8 @@ struct conn_set {
     const conn_ops *ops;
     void *owner;
     int unwired;          /* leading frames not on the wire (ROUTER: 1) */
+    size_t frame_extra;   /* bytes the mechanism adds to every frame on the
+                             wire (CURVE: LINKIO_CURVE_FRAME_EXTRA) */
     ab_list conns;
     ab_list link;         /* g->sets */
 };
@@ -155,8 +159,14 @@ conn *conn_read(conn_set *s, const msgv *m);
 conn *conn_find(conn_set *s, int fd);
 /* wire bytes were handed to libzmq for c (may be NULL). */
 void conn_wrote(conn *c, size_t wire);
+/* Cut c (shutdown(2) on libzmq's fd, as the guard does) if it is still
+ * the connection on its fd. AB_ERR: it is gone already. */
+int conn_shutdown(conn *c);
+/* "ADDR:PORT" of c's peer, for logs. */
+void conn_peer_text(const conn *c, char *buf, size_t len);
 /* Wire bytes of m as the connection carries it (minus frames that are
- * not on the wire, such as a ROUTER's routing id). */
+ * not on the wire, such as a ROUTER's routing id; plus what the security
+ * mechanism adds per frame). */
 size_t conn_wire(const conn_set *s, const msgv *m);
 
 /* A request originated on c now holds it / is done with it. */

@@ -4,9 +4,7 @@
  */
 #include "broker.h"
 #include "common.h"
-#include "keys.h"
 #include "log.h"
-#include "registry.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -49,9 +47,20 @@ static void usage(FILE *out)
 "      --log-level LVL    debug, info, warn or error (default info)\n"
 "      --secret-key FILE  this host's CURVE key file for the links between\n"
 "                         brokers (or $AGENTBUS_SECRET_KEY_FILE; make one\n"
-"                         with: agentbus keygen NAME). Refused at start if\n"
-"                         missing, readable by group/others, malformed or\n"
-"                         not this host's public_key in the registry\n"
+"                         with: agentbus keygen NAME). Required when the\n"
+"                         registry has other hosts and this one has a link:\n"
+"                         or fronts a service hosted elsewhere. Refused at\n"
+"                         start (and on SIGHUP) if missing, readable by\n"
+"                         group/others, malformed or not this host's\n"
+"                         public_key in the registry\n"
+"      --link-bind ADDR   address the link server binds the port of this\n"
+"                         host's link: on (default *; the link: itself is\n"
+"                         what other hosts dial, which behind NAT or a\n"
+"                         published container port is not a local address)\n"
+"      --link-plaintext   links without CURVE: NOT encrypted, NOT\n"
+"                         authenticated (any host may pose as any other).\n"
+"                         For labs only; logged as a warning at start and\n"
+"                         on every link\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
@@ -73,8 +82,9 @@ static void usage(FILE *out)
 "      --redis-stream-len N  points kept per service stream (default %d)\n"
 "      --redis-timeout-ms N  connect and reply deadline (default %d)\n"
 "\n"
-"Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the registry (a bad\n"
-"file is rejected and the old one keeps serving); SIGUSR1 logs statistics.\n"
+"Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the registry and the\n"
+"key file (a bad one is rejected and the old ones keep serving); SIGUSR1 logs\n"
+"statistics of services and links.\n"
 "Check a registry first with: agentbus check FILE\n",
             BROKER_DEFAULT_DRAIN_MS, BROKER_DEFAULT_IO_BATCH,
             BROKER_DEFAULT_MAX_REQUESTS, BROKER_DEFAULT_LINGER_MS,
@@ -103,7 +113,7 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
 
 enum {
     OPT_BIND = 256, OPT_DRAIN, OPT_BATCH, OPT_MAXREQ, OPT_LINGER, OPT_MAXMEM,
-    OPT_GUARD, OPT_PARTIAL, OPT_RECONNECT, OPT_LOG, OPT_SECRET_KEY,
+    OPT_GUARD, OPT_PARTIAL, OPT_RECONNECT, OPT_LOG, OPT_SECRET_KEY, OPT_PLAINTEXT, OPT_LINK_BIND,
     /* statistics (obs_opts) */
     OPT_INTERVAL, OPT_WINDOW, OPT_HTTP, OPT_HTTP_CONNS, OPT_HTTP_TIMEOUT,
     OPT_HTTP_HEADER, OPT_REDIS, OPT_REDIS_PWFILE, OPT_REDIS_STREAM, OPT_REDIS_TIMEOUT
@@ -123,6 +133,8 @@ static const struct option long_opts[] = {
     {"reconnect-max-ms", required_argument, NULL, OPT_RECONNECT},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"secret-key", required_argument, NULL, OPT_SECRET_KEY},
+    {"link-plaintext", no_argument, NULL, OPT_PLAINTEXT},
+    {"link-bind", required_argument, NULL, OPT_LINK_BIND},
     {"stats-interval", required_argument, NULL, OPT_INTERVAL},
     {"stats-window", required_argument, NULL, OPT_WINDOW},
     {"http", required_argument, NULL, OPT_HTTP},
@@ -193,8 +205,7 @@ static int set_number(broker_opts *o, int opt, const char *arg)
 
 /* Returns AB_OK to run, AB_ERR for bad usage, 1 when --help/--version
  * already answered. */
-static int parse_args(int argc, char **argv, broker_opts *o,
-                      const char **secret_key)
+static int parse_args(int argc, char **argv, broker_opts *o)
 {
     int opt;
     log_level level;
@@ -203,7 +214,9 @@ static int parse_args(int argc, char **argv, broker_opts *o,
         case 'r': o->registry_path = optarg; break;
         case 'H': o->host = optarg; break;
         case OPT_BIND: o->bind_address = optarg; break;
-        case OPT_SECRET_KEY: *secret_key = optarg; break;
+        case OPT_SECRET_KEY: o->secret_key = optarg; break;
+        case OPT_PLAINTEXT: o->link_plaintext = 1; break;
+        case OPT_LINK_BIND: o->link_bind = optarg; break;
         case OPT_HTTP: o->obs.http.listen = optarg; break;
         case OPT_REDIS: o->obs.redis.url = optarg; break;
         case OPT_REDIS_PWFILE: o->obs.redis.password_file = optarg; break;
@@ -254,34 +267,13 @@ static void env_defaults(obs_opts *o)
         o->redis.url = redis;
 }
 
-/* The link key at path: a valid key file whose public key is this host's
- * in the registry. The registry is read here only for that check;
- * broker_init loads it for real. */
-static int load_secret_key(const char *path, const broker_opts *o,
-                           keys_secret *key, char *err, size_t errlen)
-{
-    registry *reg;
-    if (keys_load(path, key, err, errlen) != AB_OK)
-        return AB_ERR;
-    if (registry_load(o->registry_path, &reg, err, errlen) != AB_OK)
-        return AB_ERR;
-    int rc = keys_check_registry(key, reg, o->host, path, err, errlen);
-    registry_free(reg);
-    if (rc == AB_OK) {
-        char fp[KEYS_FINGERPRINT_LEN];
-        keys_fingerprint(key->public_key, fp);
-        log_info("secret_key file=%s host=%s public_key=%s fingerprint=%s",
-                 path, key->host, key->public_z85, fp);
-    }
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     broker_opts o = {
         .registry_path = getenv("AGENTBUS_REGISTRY"),
         .host = getenv("AGENTBUS_HOST"),
         .bind_address = "*",
+        .link_bind = "*",
         .drain_ms = BROKER_DEFAULT_DRAIN_MS,
         .io_batch = BROKER_DEFAULT_IO_BATCH,
         .max_requests = BROKER_DEFAULT_MAX_REQUESTS,
@@ -290,12 +282,11 @@ int main(int argc, char **argv)
         .guard_ms = BROKER_DEFAULT_GUARD_MS,
         .partial_ms = BROKER_DEFAULT_PARTIAL_MS,
         .reconnect_max_ms = BROKER_DEFAULT_RECONNECT_MAX_MS,
+        .secret_key = getenv("AGENTBUS_SECRET_KEY_FILE"),
     };
-    const char *secret_key = getenv("AGENTBUS_SECRET_KEY_FILE");
-    keys_secret key = {0};
     obs_opts_default(&o.obs);
     env_defaults(&o.obs);
-    int rc = parse_args(argc, argv, &o, &secret_key);
+    int rc = parse_args(argc, argv, &o);
     if (rc == 1)
         return 0;
     if (rc != AB_OK || require_opts(&o) != AB_OK) {
@@ -307,20 +298,12 @@ int main(int argc, char **argv)
     char err[16384];
     log_info("start agentbusd %s host=%s registry=%s pid=%ld", AB_VERSION, o.host,
              o.registry_path, (long)getpid());
-    if (secret_key && load_secret_key(secret_key, &o, &key, err,
-                                      sizeof err) != AB_OK) {
-        log_lines(LOG_ERROR, "startup failed: ", err);
-        keys_wipe(&key);
-        return 1;
-    }
     if (broker_init(&br, uv_default_loop(), &o, err, sizeof err) != AB_OK) {
         log_lines(LOG_ERROR, "startup failed: ", err);
         broker_free(&br);
-        keys_wipe(&key);
         return 1;
     }
     rc = broker_run(&br);
     uv_loop_close(uv_default_loop());
-    keys_wipe(&key); /* held for the links, which the integration adds */
     return rc;
 }

@@ -75,6 +75,22 @@ int msgv_push_bytes(msgv *m, const void *data, size_t len)
     return msgv_push(m, &frame);
 }
 
+static void free_data(void *data, void *hint)
+{
+    AB_UNUSED(hint);
+    free(data);
+}
+
+int msgv_push_owned(msgv *m, void *data, size_t len)
+{
+    zmq_msg_t frame;
+    if (zmq_msg_init_data(&frame, data, len, free_data, NULL) != 0) {
+        free(data);
+        return AB_ERR;
+    }
+    return msgv_push(m, &frame);
+}
+
 int msgv_move_range(msgv *dst, msgv *src, size_t from)
 {
     for (size_t i = from; i < src->n; i++) {

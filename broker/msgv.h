@@ -35,6 +35,9 @@ void msgv_clear(msgv *m);
 int msgv_push(msgv *m, zmq_msg_t *frame);
 /* Append a new frame holding a copy of len bytes at data. */
 int msgv_push_bytes(msgv *m, const void *data, size_t len);
+/* Append a frame that takes over data (malloc'ed, len bytes): libzmq
+ * frees it once the frame is sent or closed. On AB_ERR data is freed. */
+int msgv_push_owned(msgv *m, void *data, size_t len);
 /* Move frames [from, src->n) of src to the end of dst. */
 int msgv_move_range(msgv *dst, msgv *src, size_t from);
 /* Copy frames [from, src->n) of src to the end of dst. Large frames are

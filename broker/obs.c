@@ -16,6 +16,7 @@
 #include "broker.h"
 #include "common.h"
 #include "export.h"
+#include "links.h"
 #include "log.h"
 #include "page.h"
 #include "redis_keys.h"
@@ -126,7 +127,8 @@ int obs_ready(const broker *br, char *why, size_t len)
         return ab_seterr(why, len, "draining: the broker is shutting down");
     if (br->reg && br->nsvcs < br->reg->nservices)
         return missing_services(br, why, len);
-    /* Cross-host links will add: every link up. */
+    if (links_ready(br, why, len) != AB_OK)
+        return AB_ERR;
     return unbound_reason(br, why, len);
 }
 

@@ -11,6 +11,7 @@
 #include "broker.h"
 
 #include "common.h"
+#include "links.h"
 #include "sizing.h"
 #include "log.h"
 
@@ -23,15 +24,6 @@ typedef struct reload_counts {
 
 /* ------------------------------------------------------------ apply -- */
 
-static service *find_service(broker *br, const char *name)
-{
-    for (size_t i = 0; i < br->nsvcs; i++) {
-        if (br->svcs[i] && strcmp(br->svcs[i]->name, name) == 0)
-            return br->svcs[i];
-    }
-    return NULL;
-}
-
 /* Same port, host, knobs and backends (in the same order). */
 static int cfg_same(const reg_service *a, const reg_service *b)
 {
@@ -39,7 +31,7 @@ static int cfg_same(const reg_service *a, const reg_service *b)
         a->max_inflight != b->max_inflight || a->queue_max != b->queue_max ||
         a->max_msg_bytes != b->max_msg_bytes || a->max_frames != b->max_frames ||
         a->heartbeat_ms != b->heartbeat_ms || a->max_per_client != b->max_per_client ||
-        a->pipeline_ms != b->pipeline_ms ||
+        a->pipeline_ms != b->pipeline_ms || a->transcode != b->transcode ||
         a->nbackends != b->nbackends || strcmp(a->host, b->host) != 0)
         return 0;
     for (size_t i = 0; i < a->nbackends; i++) {
@@ -95,7 +87,7 @@ static int place(broker *br, service *svc, const reg_service *cfg)
 static service *service_for(broker *br, const reg_service *cfg, reload_counts *c)
 {
     char err[AB_ERRLEN];
-    service *svc = find_service(br, cfg->name);
+    service *svc = broker_service(br, cfg->name);
     if (svc) {
         int same = cfg_same(svc->cfg, cfg);
         if (svc_update(svc, cfg, err, sizeof err) != AB_OK) {
@@ -129,8 +121,11 @@ static int fronts_binding(broker *br)
     return n;
 }
 
-/* Move the broker onto registry `next` (validated and checked). */
-static void apply(broker *br, registry *next)
+/* Move the broker onto registry `next` (validated and checked) and the
+ * link key loaded with it. Links are placed around the services: new
+ * peers before (services find them), old ones after (their requests in
+ * flight are answered). */
+static void apply(broker *br, registry *next, reloader *rl)
 {
     reload_counts c = {0};
     service **svcs = calloc(next->nservices ? next->nservices : 1, sizeof *svcs);
@@ -140,6 +135,7 @@ static void apply(broker *br, registry *next)
         obs_reloaded(br, 0, 0); /* stats hook */
         return;
     }
+    links_reload_begin(br, next, &rl->key, rl->has_key);
     br->placing = 1;
     retire_and_detach(br, next, &c);
     size_t n = 0;
@@ -149,6 +145,7 @@ static void apply(broker *br, registry *next)
             svcs[n++] = svc;
     }
     br->placing = 0;
+    links_reload_end(br, next);
     front_sweep(br);
     free(br->svcs);
     br->svcs = svcs;
@@ -163,12 +160,23 @@ static void apply(broker *br, registry *next)
 
 /* ------------------------------------------------------------- load -- */
 
-/* On the worker thread: only the file and the registry being built. */
+/* On the worker thread: only the files and what is built from them. The
+ * key file is read again and checked against the new registry: a
+ * registry that no longer lists this host's key is refused. */
 static void load_work(uv_work_t *w)
 {
     broker *br = w->data;
     reloader *rl = &br->reload;
-    rl->rc = registry_load(br->opts.registry_path, &rl->next, rl->err, sizeof rl->err);
+    const broker_opts *o = &br->opts;
+    rl->rc = registry_load(o->registry_path, &rl->next, rl->err, sizeof rl->err);
+    if (rl->rc != AB_OK || !registry_host(rl->next, o->host))
+        return; /* the unknown host is reported on the loop */
+    rl->rc = links_load_key(o->secret_key, rl->next, o->host, o->link_plaintext,
+                            &rl->key, &rl->has_key, rl->err, sizeof rl->err);
+    if (rl->rc != AB_OK) {
+        registry_free(rl->next);
+        rl->next = NULL;
+    }
 }
 
 /* A loaded registry the daemon can serve: its host listed, its sockets
@@ -201,6 +209,7 @@ static void load_done(uv_work_t *w, int status)
     if (!broker_accepting(br)) {
         log_info("reload discarded: the broker is shutting down");
         registry_free(next);
+        keys_wipe(&rl->key);
         return;
     }
     if (status != 0 || rl->rc != AB_OK) {
@@ -211,8 +220,9 @@ static void load_done(uv_work_t *w, int status)
         registry_free(next);
         obs_reloaded(br, 0, 0); /* stats hook */
     } else {
-        apply(br, next);
+        apply(br, next, rl);
     }
+    keys_wipe(&rl->key);
     if (rl->again) {
         rl->again = 0;
         start_load(br);

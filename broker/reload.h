@@ -1,6 +1,6 @@
 /*
- * reload.h: SIGHUP. The registry is read and validated on a libuv worker
- * thread, so no file, however large or deep, stalls traffic; the result is
+ * reload.h: SIGHUP. The registry (and the link key file, checked against
+ * it) is read and validated on a libuv worker thread, so no file, however large or deep, stalls traffic; the result is
  * applied on the loop. SIGHUPs that come while a load runs are coalesced
  * into one more load once it is done (the file may have changed again),
  * so a storm of signals costs at most two loads. A load that finishes
@@ -9,6 +9,7 @@
 #ifndef AB_RELOAD_H
 #define AB_RELOAD_H
 
+#include "keys.h"
 #include "registry.h"
 
 #include <uv.h>
@@ -23,6 +24,8 @@ typedef struct reloader {
     int again;            /* SIGHUP came while it was */
     int rc;               /* the load's result, and its registry or errors */
     registry *next;
+    keys_secret key;      /* the link key checked against it */
+    int has_key;
     char err[RELOAD_ERRLEN];
 } reloader;
 

@@ -52,6 +52,7 @@ static int pool_grow(reqpool *p)
         c[i].slot = (uint32_t)(p->nchunks * REQ_CHUNK + i);
         msgv_init(&c[i].msg, 0);
         ab_list_init(&c[i].dlink);
+        ab_list_init(&c[i].olink);
         ab_list_push_tail(&p->free_list, &c[i].link);
     }
     p->chunks[p->nchunks++] = c;
@@ -89,8 +90,11 @@ void req_release(reqpool *p, request *r)
     p->held_bytes -= r->bytes;
     r->bytes = 0;
     r->be = NULL;
+    r->chan = NULL;
+    r->svc = NULL;
     r->gen++;
     ab_list_remove(&r->dlink);
+    ab_list_remove(&r->olink);
     /* LIFO: the slot just used is the one warm in cache. */
     ab_list_insert_after(&p->free_list, &r->link);
     p->used--;
@@ -102,6 +106,20 @@ void req_encode_id(const request *r, uint8_t out[REQ_ID_LEN])
     memcpy(out + 4, &r->gen, 4);
 }
 
+uint64_t req_id64(const request *r)
+{
+    return (uint64_t)r->slot << 32 | r->gen;
+}
+
+request *req_lookup64(reqpool *p, uint64_t id)
+{
+    uint32_t slot = (uint32_t)(id >> 32), gen = (uint32_t)id;
+    if (slot / REQ_CHUNK >= p->nchunks)
+        return NULL;
+    request *r = &p->chunks[slot / REQ_CHUNK][slot % REQ_CHUNK];
+    return r->gen == gen && r->state != REQ_FREE ? r : NULL;
+}
+
 request *req_lookup(reqpool *p, const void *id, size_t len)
 {
     uint32_t slot, gen;
@@ -109,10 +127,7 @@ request *req_lookup(reqpool *p, const void *id, size_t len)
         return NULL;
     memcpy(&slot, id, 4);
     memcpy(&gen, (const uint8_t *)id + 4, 4);
-    if (slot / REQ_CHUNK >= p->nchunks)
-        return NULL;
-    request *r = &p->chunks[slot / REQ_CHUNK][slot % REQ_CHUNK];
-    return r->gen == gen && r->state != REQ_FREE ? r : NULL;
+    return req_lookup64(p, (uint64_t)slot << 32 | gen);
 }
 
 /* Allowed transitions, [from][to]. */

@@ -43,21 +43,27 @@ typedef enum req_state {
 #define REQ_ID_LEN 8
 
 struct backend;
+struct peer_chan;
+struct service;
 
 typedef struct request {
     uint32_t slot;
     uint32_t gen;
     req_state state;
-    struct backend *be;  /* set while INFLIGHT */
+    struct service *svc; /* the service it was sent to (while not FREE) */
+    struct backend *be;  /* set while INFLIGHT on a backend... */
+    struct peer_chan *chan; /* ... or on a link to another host (peer.h) */
     origin from;         /* where the one reply goes (origin.h) */
     msgv msg;            /* envelope, and the body until it is sent */
     size_t env_frames;   /* envelope frames (for a front: delimiter included) */
     size_t bytes;        /* of the message as received: counted in held_bytes */
     uint64_t deadline;   /* loop time (ms) at which it times out */
+    int timeout_ms;      /* ... that many ms after it was accepted */
     uint64_t t_accept, t_sent; /* stats hook: stats_clock() when it reached its
                                   service, when it was sent to a backend */
     ab_list link;        /* free list, service queue, or backend in-flight */
     ab_list dlink;       /* service deadline list while not FREE */
+    ab_list olink;       /* its origin's own list, if the origin keeps one */
 } request;
 
 typedef struct reqpool {
@@ -81,6 +87,9 @@ void req_release(reqpool *p, request *r);
 /* The live request an id frame names, or NULL (malformed, stale or free). */
 request *req_lookup(reqpool *p, const void *id, size_t len);
 void req_encode_id(const request *r, uint8_t out[REQ_ID_LEN]);
+/* The same id as one number (link envelopes carry it), and back. */
+uint64_t req_id64(const request *r);
+request *req_lookup64(reqpool *p, uint64_t id);
 
 /* The one place a request's state changes. Aborts on a transition the
  * table above does not allow: that is a broker bug, never input. */

@@ -23,6 +23,10 @@
  *   deadline timer: QUEUED or INFLIGHT past timeout_ms -> timeout/unavailable
  *   backend monitor: disconnect -> its INFLIGHT requests -> unavailable
  *
+ * A service hosted on another host takes the same path, except that
+ * dispatch hands requests to the link pool to that host (peer.c) instead
+ * of a backend, and its replies come back through svc_link_reply/_fail.
+ *
  * The envelope ([cid]... up to and including the delimiter) never leaves
  * the broker: it stays in the request and its origin puts it back in front
  * of the reply, so clients get byte-for-byte what a direct REP would have
@@ -36,6 +40,7 @@
 #include "common.h"
 #include "front.h"
 #include "errmark.h"
+#include "peer.h"
 #include "log.h"
 #include "obs.h"
 
@@ -112,8 +117,13 @@ int svc_error_append(msgv *env, const char *svc_name, svc_error code,
     return AB_OK;
 }
 
-static int error_reply(service *svc, msgv *env, svc_error code, const char *text)
+/* Make env the error reply for origin o: the JSON body clients get,
+ * unless the origin answers errors its own way (a link's REPLY). */
+static int error_reply(service *svc, const origin *o, msgv *env, svc_error code,
+                       const char *text)
 {
+    if (o->ops->error)
+        return o->ops->error(o, env, (int)code, text);
     return svc_error_append(env, svc->name, code, text);
 }
 
@@ -141,7 +151,7 @@ static void reject(service *svc, const origin *o, msgv *env, svc_error code,
 {
     svc->stats.requests++;
     count_error(svc, code);
-    error_reply(svc, env, code, why); /* env is empty if out of memory */
+    error_reply(svc, o, env, code, why); /* env is empty if out of memory */
     answer(svc, o, env, t0);
 }
 
@@ -153,20 +163,24 @@ void svc_reject(service *svc, const origin *o, msgv *env, svc_error code,
 
 /* The single exit from QUEUED/INFLIGHT: the one reply (r's envelope
  * followed by the body, consumed) goes to r's origin, then r is unlinked
- * everywhere and freed. relayed: it is the backend's reply (counted as
- * `replies` if delivered). */
+ * everywhere and freed. relayed: it is the agent's reply (counted as
+ * `replies` if delivered). reply NULL: none is sent (a cancelled request,
+ * whose requester gave up on it). */
 static void finish(service *svc, request *r, msgv *reply, int relayed)
 {
-    if (answer(svc, &r->from, reply, r->t_accept) == AB_OK && relayed)
+    if (reply && answer(svc, &r->from, reply, r->t_accept) == AB_OK && relayed)
         svc->stats.replies++;
     if (r->state == REQ_QUEUED) {
         ab_list_remove(&r->link);
         svc->stats.queued--;
     } else {
-        backend_forget(r->be, r);
+        if (r->be)
+            backend_forget(r->be, r);
+        else
+            peer_forget(r);
         svc->stats.inflight--;
     }
-    origin_release(&r->from);
+    origin_release(&r->from, r);
     req_set_state(r, REQ_FREE);
     req_release(&svc->br->pool, r);
     broker_request_done(svc->br);
@@ -184,7 +198,7 @@ static void svc_fail(service *svc, request *r, svc_error code, const char *fmt, 
     va_end(ap);
     msgv_truncate(&r->msg, r->env_frames);
     count_error(svc, code);
-    error_reply(svc, &r->msg, code, text);
+    error_reply(svc, &r->from, &r->msg, code, text);
     finish(svc, r, &r->msg, 0);
 }
 
@@ -233,16 +247,40 @@ static int any_backend_up(const service *svc)
     return 0;
 }
 
+/* r of a remote service reached its deadline. One in flight is cancelled
+ * on the far side (which normally answers first: its deadline is ours
+ * less links.deadline_margin_ms, so this is a far side that is silent). */
+static void expire_remote(service *svc, request *r)
+{
+    int ms = r->timeout_ms;
+    const char *host = svc->cfg->host;
+    if (r->state == REQ_INFLIGHT) {
+        host = r->chan->p->host; /* where it went, whatever a reload did since */
+        peer_abandon(r);
+        svc_fail(svc, r, ERR_TIMEOUT, "no reply from host %s within %d ms", host, ms);
+    } else if (peer_up(svc->peer)) {
+        svc_fail(svc, r, ERR_TIMEOUT, "the link to host %s could not take the "
+                 "request within %d ms", host, ms);
+    } else {
+        svc_fail(svc, r, ERR_UNAVAILABLE, "no link to host %s within %d ms (%s)",
+                 host, ms, peer_why(svc->peer));
+    }
+}
+
 /* r reached its deadline: say why it got no reply. */
 static void expire(service *svc, request *r)
 {
-    int ms = svc->cfg->timeout_ms;
-    if (r->state == REQ_INFLIGHT) {
+    int ms = r->timeout_ms;
+    if (r->state == REQ_INFLIGHT && r->chan)
+        expire_remote(svc, r);
+    else if (r->state == REQ_INFLIGHT) {
         uint64_t now = uv_now(svc->br->loop);
-        backend_abandon(r->be, now, now + (uint64_t)ms);
+        backend_abandon(r->be, now, now + (uint64_t)svc->cfg->timeout_ms);
         svc_fail(svc, r, ERR_TIMEOUT, "no reply from backend %s within %d ms",
                  r->be->endpoint, ms);
     }
+    else if (svc->peer)
+        expire_remote(svc, r);
     else if (any_backend_up(svc))
         svc_fail(svc, r, ERR_TIMEOUT, "no backend was free within %d ms", ms);
     else
@@ -294,6 +332,12 @@ static backend *pick(service *svc, size_t start)
     return backend_pick(svc->backends, svc->nbackends, &rule, start);
 }
 
+/* A new request would be sent on at once (not wait in the queue). */
+static int can_send_now(service *svc)
+{
+    return svc->peer ? peer_up(svc->peer) : pick(svc, 0) != NULL;
+}
+
 /* Decide whether a well-formed request may be accepted. AB_ERR fills code
  * and why with the error reply to send instead. */
 static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
@@ -307,14 +351,14 @@ static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
     *code = ERR_UNAVAILABLE;
     if (!broker_accepting(br))
         return ab_seterr(why, len, "broker is shutting down");
-    if (svc->remote)
+    if (svc->remote && !svc->peer)
         return ab_seterr(why, len, "service is hosted on '%s'; this broker (host "
                          "'%s') has no link to it", cfg->host, br->opts.host);
     *code = ERR_OVERLOADED;
     if (origin_held(o) >= (size_t)cfg->max_per_client)
         return ab_seterr(why, len, "this client already has %zu requests held "
                          "(max_per_client is %d)", origin_held(o), cfg->max_per_client);
-    if (svc->stats.queued >= (uint64_t)cfg->queue_max && !pick(svc, 0))
+    if (svc->stats.queued >= (uint64_t)cfg->queue_max && !can_send_now(svc))
         return ab_seterr(why, len, "%d requests already waiting (queue_max)",
                          cfg->queue_max);
     if (br->pool.held_bytes + m->bytes > br->opts.max_memory)
@@ -325,9 +369,9 @@ static int admit(service *svc, const origin *o, msgv *m, size_t env_frames,
 }
 
 /* Take ownership of m as a new QUEUED request (it reached the service at
- * t0) and try to dispatch it. */
+ * t0; it times out after timeout_ms) and try to dispatch it. */
 static void accept_request(service *svc, const origin *o, msgv *m, size_t env_frames,
-                           uint64_t t0)
+                           int timeout_ms, uint64_t t0)
 {
     request *r = req_alloc(&svc->br->pool);
     if (!r) {
@@ -340,9 +384,11 @@ static void accept_request(service *svc, const origin *o, msgv *m, size_t env_fr
     }
     svc->stats.requests++;
     req_take(&svc->br->pool, r, m, env_frames);
+    r->svc = svc;
     r->from = *o;
-    origin_hold(&r->from);
-    r->deadline = uv_now(svc->br->loop) + (uint64_t)svc->cfg->timeout_ms;
+    origin_hold(&r->from, r);
+    r->timeout_ms = timeout_ms;
+    r->deadline = uv_now(svc->br->loop) + (uint64_t)timeout_ms;
     r->t_accept = t0;
     req_set_state(r, REQ_QUEUED);
     ab_list_push_tail(&svc->queue, &r->link);
@@ -351,7 +397,8 @@ static void accept_request(service *svc, const origin *o, msgv *m, size_t env_fr
     svc_dispatch(svc);
 }
 
-void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames)
+void svc_request_within(service *svc, const origin *o, msgv *m,
+                        size_t env_frames, int timeout_ms)
 {
     svc_error code;
     char why[AB_ERRLEN];
@@ -361,44 +408,69 @@ void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames)
         reject(svc, o, m, code, why, t0);
         return;
     }
-    accept_request(svc, o, m, env_frames, t0);
+    if (timeout_ms > svc->cfg->timeout_ms)
+        timeout_ms = svc->cfg->timeout_ms;
+    accept_request(svc, o, m, env_frames, timeout_ms, t0);
+}
+
+void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames)
+{
+    svc_request_within(svc, o, m, env_frames, svc->cfg->timeout_ms);
 }
 
 void svc_dispatch(service *svc)
 {
     while (!ab_list_empty(&svc->queue)) {
-        backend *be = pick(svc, svc->rr++);
-        if (!be)
-            return;
         request *r = AB_CONTAINER_OF(ab_list_head(&svc->queue), request, link);
-        if (backend_send(be, r) != AB_OK)
-            continue; /* be is stalled now; pick another */
+        if (svc->peer) {
+            if (peer_send(svc->peer, r) != AB_OK)
+                return; /* no link can take it now */
+        } else {
+            backend *be = pick(svc, svc->rr++);
+            if (!be)
+                return;
+            if (backend_send(be, r) != AB_OK)
+                continue; /* be is stalled now; pick another */
+        }
         svc->stats.queued--;
         svc->stats.inflight++;
     }
 }
 
-/* Relay the backend's reply m ([id][""][body...]) to r's origin. */
-static void relay(service *svc, request *r, msgv *m)
+/* Where r is in flight, for messages: "backend EP" or "host NAME". */
+static const char *carrier(const service *svc, const request *r, char *buf,
+                           size_t len)
 {
-    char why[AB_ERRLEN];
+    if (r->be)
+        ab_strfmt(buf, len, "backend %s", r->be->endpoint);
+    else
+        ab_strfmt(buf, len, "host %s", r->chan->p->host);
+    return buf;
+}
+
+/* Relay the agent's reply m (skip leading frames, then the body) to r's
+ * origin. */
+static void relay(service *svc, request *r, msgv *m, size_t skip)
+{
+    char why[AB_ERRLEN], who[AB_ERRLEN];
     msgv out;
-    if (m->n < 3) {
-        svc_fail(svc, r, ERR_BAD_REPLY, "backend %s replied with no body frame "
-                 "(a reply is [id][\"\"][body...])", r->be->endpoint);
+    if (m->n < skip + 1) {
+        svc_fail(svc, r, ERR_BAD_REPLY, "%s replied with no body frame "
+                 "(a reply is [id][\"\"][body...])", carrier(svc, r, who, sizeof who));
         return;
     }
-    if (body_fits(svc, m, 2, "reply", why, sizeof why) != AB_OK) {
+    if (body_fits(svc, m, skip, "reply", why, sizeof why) != AB_OK) {
         svc_fail(svc, r, ERR_TOO_LARGE, "%s", why);
         return;
     }
     msgv_init(&out, (size_t)-1);
     msgv_take(&out, &r->msg);
-    if (msgv_move_range(&out, m, 2) != AB_OK) {
+    if (msgv_move_range(&out, m, skip) != AB_OK) {
         log_error("out of memory relaying a reply service=%s", svc->name);
         msgv_truncate(&out, r->env_frames);
         count_error(svc, ERR_UNAVAILABLE);
-        error_reply(svc, &out, ERR_UNAVAILABLE, "out of memory relaying the reply");
+        error_reply(svc, &r->from, &out, ERR_UNAVAILABLE,
+                    "out of memory relaying the reply");
     }
     finish(svc, r, &out, 1);
 }
@@ -422,8 +494,26 @@ void svc_on_reply(service *svc, backend *be, msgv *m)
         svc_fail(svc, r, ERR_BAD_REPLY, "backend %s replied without the empty "
                  "delimiter after the request id", be->endpoint);
     else
-        relay(svc, r, m);
+        relay(svc, r, m, 2);
     svc_dispatch(svc);
+}
+
+void svc_link_reply(service *svc, request *r, msgv *body)
+{
+    relay(svc, r, body, 0);
+}
+
+void svc_link_fail(service *svc, request *r, svc_error code, const char *text)
+{
+    svc_fail(svc, r, code, "%s", text);
+}
+
+void svc_cancel(service *svc, request *r)
+{
+    if (r->state != REQ_QUEUED)
+        return;
+    svc->stats.cancelled++;
+    finish(svc, r, NULL, 0);
 }
 
 void svc_backend_lost(service *svc, backend *be, const char *why)
@@ -437,8 +527,12 @@ void svc_backend_lost(service *svc, backend *be, const char *why)
 
 void svc_fail_all(service *svc, svc_error code, const char *why)
 {
-    while (!ab_list_empty(&svc->deadlines))
-        svc_fail(svc, deadline_head(svc), code, "%s", why);
+    while (!ab_list_empty(&svc->deadlines)) {
+        request *r = deadline_head(svc);
+        if (r->chan)
+            peer_abandon(r);
+        svc_fail(svc, r, code, "%s", why);
+    }
 }
 
 size_t svc_pending(const service *svc)
@@ -511,6 +605,7 @@ int svc_open(broker *br, const reg_service *cfg, service **out, char *err,
     svc->cfg = cfg;
     snprintf(svc->name, sizeof svc->name, "%s", cfg->name);
     svc->remote = strcmp(cfg->host, br->opts.host) != 0;
+    svc->peer = svc->remote ? peer_find(br, cfg->host) : NULL;
     ab_list_init(&svc->queue);
     ab_list_init(&svc->deadlines);
     if (build_backends(svc, &svc->backends, err, errlen) != AB_OK) {
@@ -526,15 +621,6 @@ int svc_open(broker *br, const reg_service *cfg, service **out, char *err,
     return AB_OK;
 }
 
-/* Queued requests of a service that just became remote: no backend here
- * will ever take them. */
-static void fail_queued(service *svc, const char *why)
-{
-    while (!ab_list_empty(&svc->queue))
-        svc_fail(svc, AB_CONTAINER_OF(ab_list_head(&svc->queue), request, link),
-                 ERR_UNAVAILABLE, "%s", why);
-}
-
 int svc_update(service *svc, const reg_service *cfg, char *err, size_t errlen)
 {
     const reg_service *old = svc->cfg;
@@ -548,6 +634,9 @@ int svc_update(service *svc, const reg_service *cfg, char *err, size_t errlen)
         svc->remote = was_remote;
         return AB_ERR;
     }
+    /* Queued requests follow the service to its new place; those in
+     * flight on a link finish there. */
+    svc->peer = svc->remote ? peer_find(svc->br, cfg->host) : NULL;
     backend **prev = svc->backends;
     size_t nprev = svc->nbackends;
     /* Install the new set first, so requests failed below are never
@@ -560,8 +649,6 @@ int svc_update(service *svc, const reg_service *cfg, char *err, size_t errlen)
         snprintf(why, sizeof why, "was removed from the registry");
     close_backends(svc, prev, nprev, next, svc->nbackends, why);
     free(prev);
-    if (svc->remote)
-        fail_queued(svc, why);
     if (svc->fr)
         front_update(svc->fr, cfg);
     svc_dispatch(svc);

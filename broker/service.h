@@ -1,8 +1,11 @@
 /*
  * service.h: one registry service inside the broker: its backends, its
  * queue of waiting requests and its deadlines. Requests reach it from an
- * origin (origin.h): today the front of its port (front.h), later a peer
- * broker's link.
+ * origin (origin.h): the front of its port (front.h), or another host's
+ * broker through this broker's link server (linksrv.h). A service hosted
+ * on another host has no backends here: its requests are carried to that
+ * host over the link pool to it (peer.h), through the same queue and
+ * deadlines.
  */
 #ifndef AB_SERVICE_H
 #define AB_SERVICE_H
@@ -19,6 +22,7 @@
 
 struct broker;
 struct front;
+struct peer;
 
 /* Error replies: (symbol, code on the wire, stat it counts in). The code is
  * the stable reason clients and tests match on (docs/errors.md). */
@@ -44,6 +48,7 @@ struct service {
     char name[72];
     const reg_service *cfg;  /* points into br->reg; swapped on reload */
     int remote;              /* cfg->host is not this broker's host */
+    struct peer *peer;  /* remote: the links to cfg->host */
     struct front *fr;        /* its port's front (set by the broker) */
     backend **backends;
     size_t nbackends;
@@ -76,6 +81,11 @@ size_t svc_pending(const service *svc);
  * reply will carry back) followed by the body. Admitted, it becomes a
  * request; otherwise it is answered with an error at once. */
 void svc_request(service *svc, const origin *o, msgv *m, size_t env_frames);
+/* The same with the requester's own deadline (a link's REQUEST carries
+ * the time its client still waits): the request times out after
+ * timeout_ms or the service's timeout_ms, whichever is shorter. */
+void svc_request_within(service *svc, const origin *o, msgv *m,
+                        size_t env_frames, int timeout_ms);
 /* Answer a message that cannot become a request: env (the envelope to
  * reply in, consumed) gets an error body, counted as a request. */
 void svc_reject(service *svc, const origin *o, msgv *env, svc_error code,
@@ -87,6 +97,17 @@ void svc_count_cut(service *svc, guard_reason why);
 void svc_on_reply(service *svc, backend *be, msgv *m);
 void svc_dispatch(service *svc);
 void svc_backend_lost(service *svc, backend *be, const char *why);
+
+/* Called by peer.c for the requests of a remote service it carries (r is
+ * INFLIGHT on a link): the far agent's reply (body: its frames, moved
+ * out), or an error answered for r now (the far broker's, or the link's
+ * loss). */
+void svc_link_reply(service *svc, request *r, msgv *body);
+void svc_link_fail(service *svc, request *r, svc_error code, const char *text);
+/* Called by linksrv.c: the requester gave up on r. A queued request is
+ * dropped without a reply (counted as cancelled); one with a backend
+ * keeps going and its origin drops the reply. */
+void svc_cancel(service *svc, request *r);
 
 /* Render the error reply body into buf; returns its length (for tests). */
 size_t svc_error_body(char *buf, size_t len, const char *svc_name,

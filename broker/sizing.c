@@ -2,6 +2,7 @@
 #include "sizing.h"
 
 #include "common.h"
+#include "links.h"
 #include "log.h"
 
 #include <errno.h>
@@ -25,9 +26,31 @@ static size_t service_fds(const reg_service *s, const char *host)
     return service_sockets(s, host) + 1 + backends_here(s, host);
 }
 
+static int serves_links(const registry *reg, const char *host)
+{
+    const reg_host *h = registry_host(reg, host);
+    return h && h->link && links_take_part(reg, host);
+}
+
+static size_t link_sockets(const registry *reg, const char *host)
+{
+    size_t n = SIZING_SOCKETS_PER_CHANNEL * (size_t)reg->links.per_peer *
+               links_dialled(reg, host);
+    return n + (serves_links(reg, host) ? SIZING_SOCKETS_LINK_SERVER : 0);
+}
+
+/* Mailboxes, the listener, connections both ways. */
+static size_t link_fds(const registry *reg, const char *host)
+{
+    size_t n = link_sockets(reg, host) + (size_t)reg->links.per_peer * links_dialled(reg, host);
+    if (serves_links(reg, host))
+        n += 1 + (size_t)reg->links.per_peer * (reg->nhosts - 1);
+    return n;
+}
+
 size_t sizing_sockets(const registry *reg, const char *host)
 {
-    size_t n = 0;
+    size_t n = link_sockets(reg, host);
     for (size_t i = 0; i < reg->nservices; i++)
         n += service_sockets(&reg->services[i], host);
     return n;
@@ -35,7 +58,7 @@ size_t sizing_sockets(const registry *reg, const char *host)
 
 size_t sizing_fds(const registry *reg, const char *host, size_t extra)
 {
-    size_t n = SIZING_BASE_FDS + SIZING_CLIENT_FDS + extra;
+    size_t n = SIZING_BASE_FDS + SIZING_CLIENT_FDS + extra + link_fds(reg, host);
     for (size_t i = 0; i < reg->nservices; i++)
         n += service_fds(&reg->services[i], host);
     return n;
@@ -73,7 +96,8 @@ static int fit_sockets(const registry *reg, const char *host, int max_sockets,
                      "registry at start): service '%s' is the first that does not "
                      "fit. Restart agentbusd to size it for this registry",
                      need, reg->nservices, max_sockets,
-                     first_over(reg, host, 0, service_sockets, (size_t)max_sockets));
+                     first_over(reg, host, link_sockets(reg, host), service_sockets,
+                                (size_t)max_sockets));
 }
 
 /* Raise the soft RLIMIT_NOFILE to need, up to the hard limit. */
@@ -97,16 +121,16 @@ static int fit_fds(const registry *reg, const char *host, size_t extra, char *er
         return AB_OK;
     return ab_seterr(err, errlen,
                      "registry needs %zu file descriptors (%zu services and their "
-                     "backends, plus %d kept for client connections and %zu for "
-                     "HTTP and Redis); RLIMIT_NOFILE "
+                     "backends, the links, plus %d kept for client connections and "
+                     "%zu for HTTP and Redis); RLIMIT_NOFILE "
                      "is %llu (hard limit %llu): service '%s' is the first that does "
                      "not fit. Raise the hard limit to at least %zu (ulimit -Hn, "
                      "LimitNOFILE= in a systemd unit, --ulimit nofile= for a "
                      "container)",
                      need, reg->nservices, SIZING_CLIENT_FDS, extra,
                      (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
-                     first_over(reg, host, SIZING_BASE_FDS + SIZING_CLIENT_FDS + extra,
-                                service_fds, (size_t)rl.rlim_cur),
+                     first_over(reg, host, SIZING_BASE_FDS + SIZING_CLIENT_FDS + extra +
+                                link_fds(reg, host), service_fds, (size_t)rl.rlim_cur),
                      need);
 }
 

@@ -12,6 +12,12 @@
  * `extra` for the broker's other parts (the HTTP endpoint, Redis: obs_fds).
  * 1,000 services with 2 backends each: 9,000 sockets, 12,000 fds + 1,088
  * + extra.
+ *
+ * Links (links.h), on a host that takes part: with a link:, the ZAP
+ * handler's ROUTER, the link server's ROUTER and monitor, its listening
+ * fd and links.per_peer connections from every other host; per host
+ * dialled, links.per_peer channels of a DEALER and a monitor, and their
+ * connections.
  */
 #ifndef AB_SIZING_H
 #define AB_SIZING_H
@@ -22,6 +28,8 @@
 
 #define SIZING_SOCKETS_PER_FRONT 3
 #define SIZING_SOCKETS_PER_BACKEND 3
+#define SIZING_SOCKETS_LINK_SERVER 4    /* ZAP, ROUTER, monitor (2) */
+#define SIZING_SOCKETS_PER_CHANNEL 3    /* DEALER, monitor (2) */
 #define SIZING_CLIENT_FDS 1024
 #define SIZING_BASE_FDS 64
 

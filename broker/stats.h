@@ -72,6 +72,8 @@
       "backend messages dropped: no request id in front")                  \
     X(undeliverable, counter,                                              \
       "replies (real or error) dropped: the client was gone or not reading") \
+    X(cancelled, counter,                                                  \
+      "queued requests dropped unanswered: the requesting broker cancelled") \
     X(cuts_too_large, counter,                                             \
       "connections cut: a partial message over the per-message bound")     \
     X(cuts_too_slow, counter,                                              \
@@ -118,6 +120,58 @@
 #define HTTP_HISTS(X, k)
 #define HTTP_LABELS(X) X(http)
 
+/* One link to a peer host in one direction (docs/links.md, "Statistics"):
+ * side `out` is the pool of connections this broker keeps to the peer's
+ * link server (requests it sends there, peer.c), side `in` the connections
+ * the peer keeps to this broker's (requests it serves, linksrv.c). Each
+ * side counts what it sends and receives; a counter that cannot move on
+ * one side stays 0 there. */
+#define LINK_STATS(X)                                                      \
+    X(requests, counter, "requests sent (out) or received (in)")           \
+    X(replies, counter, "agent replies received (out) or sent (in)")       \
+    X(error_replies, counter,                                              \
+      "error replies received from the far broker (out) or sent (in)")     \
+    X(failed, counter,                                                     \
+      "requests in flight answered unavailable because the link went down") \
+    X(late_replies, counter,                                               \
+      "replies dropped: already answered (out); cancelled or requester gone (in)") \
+    X(cancels, counter, "CANCELs sent (out) or received (in)")             \
+    X(ups, counter, "sessions that came up (HELLO exchanged)")             \
+    X(downs, counter, "sessions that went down")                           \
+    X(reconnects, counter, "connection attempts retried (out)")            \
+    X(rejected, counter,                                                   \
+      "handshakes or HELLOs refused (out: by the peer; in: by this broker)") \
+    X(bad_messages, counter, "malformed link messages received and dropped") \
+    X(unsendable, counter,                                                 \
+      "messages libzmq refused to queue (full, or the peer vanished)")     \
+    X(wire_out, counter,                                                   \
+      "bytes sent: link envelopes and bodies with ZMTP and CURVE framing") \
+    X(wire_in, counter, "bytes received, counted the same way")            \
+    X(body_out, counter, "agent body bytes sent (as the agent sent them)") \
+    X(body_in, counter, "agent body bytes received (as restored)")         \
+    X(transcoded, counter, "bodies sent as msgpack")                       \
+    X(raw, counter, "bodies sent as the agent's bytes")                    \
+    X(pings, counter, "PINGs sent")                                        \
+    X(guard_cuts, counter,                                                 \
+      "connections the guard cut (a partial message over its bound)")     \
+    X(up, gauge, "connections whose session is up")                        \
+    X(inflight, gauge, "requests sent, not answered yet (out); being served (in)")
+#define LINK_HISTS(X, k)                                                   \
+    X(k, request_time, "from REQUEST sent to its REPLY (out), received to answered (in)") \
+    X(k, rtt, "from a PING sent to its PONG")
+#define LINK_LABELS(X) X(link) X(side)
+
+/* The link server as a whole (linksrv.c, zap.c): the handshakes its ZAP
+ * handler decided, before a connection has a host. */
+#define LINKSRV_STATS(X)                                                   \
+    X(admitted, counter, "link handshakes admitted (a registry host's key)") \
+    X(refused, counter, "link handshakes refused (a key not in the registry)") \
+    X(guard_cuts, counter,                                                 \
+      "connections the guard cut (a partial message over its bound)")     \
+    X(connections, gauge, "link connections open to this broker")
+#define LINKSRV_HISTS(X, k)
+#define LINKSRV_LABELS(X) X(linksrv)
+
 /* (kind, counter struct, stats, hists, labels). The order is the order of
  * every export. */
 #define STATS_KINDS(K)                                                     \
@@ -125,7 +179,9 @@
     K(service, svc_stats, SVC_STATS, SVC_HISTS, SVC_LABELS)                \
     K(backend, backend_stats, BACKEND_STATS, BACKEND_HISTS, BACKEND_LABELS) \
     K(redis, redis_stats, REDIS_STATS, REDIS_HISTS, REDIS_LABELS)          \
-    K(http, http_stats, HTTP_STATS, HTTP_HISTS, HTTP_LABELS)
+    K(http, http_stats, HTTP_STATS, HTTP_HISTS, HTTP_LABELS)              \
+    K(link, link_stats, LINK_STATS, LINK_HISTS, LINK_LABELS)              \
+    K(linksrv, linksrv_stats, LINKSRV_STATS, LINKSRV_HISTS, LINKSRV_LABELS)
 
 /* ------------------------------------------------- generated from them -- */
 

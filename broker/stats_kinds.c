@@ -18,11 +18,17 @@ static const size_t service_errors[] = {
     SVC_ERRORS(SVC_ERROR_INDEX)
 #undef SVC_ERROR_INDEX
 };
+static const size_t link_errors[] = {
+    offsetof(link_stats, error_replies) / sizeof(uint64_t),
+    offsetof(link_stats, failed) / sizeof(uint64_t),
+};
 #define ERRORS_broker NULL, 0
 #define ERRORS_service service_errors, AB_ARRAY_LEN(service_errors)
 #define ERRORS_backend NULL, 0
 #define ERRORS_redis NULL, 0
 #define ERRORS_http NULL, 0
+#define ERRORS_link link_errors, AB_ARRAY_LEN(link_errors)
+#define ERRORS_linksrv NULL, 0
 
 /* Kinds whose per-interval points are streamed to Redis. */
 #define STREAM_broker 0
@@ -30,6 +36,8 @@ static const size_t service_errors[] = {
 #define STREAM_backend 0
 #define STREAM_redis 0
 #define STREAM_http 0
+#define STREAM_link 1
+#define STREAM_linksrv 0
 
 #define FIELD_DESC(name, type, help) {#name, help, STAT_##type},
 #define HIST_DESC(kind, name, help) {#name, help},

@@ -45,6 +45,8 @@ static int name_ok(ab_link_str s)
 /* Texts end up in logs and JSON error messages: UTF-8, no controls. */
 static int text_ok(ab_link_str s)
 {
+    if (s.len == 0)
+        return 1; /* an empty text may have no pointer at all */
     const uint8_t *p = (const uint8_t *)s.p, *end = p + s.len;
     if (s.len > AB_LINK_TEXT_MAX)
         return 0;

@@ -77,7 +77,9 @@ typedef enum ab_link_encoding {
     X(AB_LINK_ST_BAD_REQUEST, 6, "bad_request",                            \
       "the far broker could not use the request (e.g. undecodable body)")  \
     X(AB_LINK_ST_DRAINING, 7, "draining",                                  \
-      "the far broker is shutting down and takes no new requests")
+      "the far broker is shutting down and takes no new requests")         \
+    X(AB_LINK_ST_BAD_REPLY, 8, "bad_reply",                                \
+      "the far agent's reply was not a reply (no body, no delimiter)")
 
 typedef enum ab_link_status {
 #define AB_LINK_ST_ENUM(sym, val, name, help) sym = val,

@@ -168,11 +168,12 @@ def test_broker_timeout_mapped_then_reuse(probe, make_agent, make_broker):
 def test_unavailable_mapped(probe, make_broker):
     nobody = tcp_endpoint(free_port())
     broker = make_broker({"down": service(free_port(), [nobody], timeout_ms=300),
-                          "away": service(free_port(), [nobody], host="otherpc")})
+                          "away": service(free_port(), [nobody], host="otherpc",
+                                          timeout_ms=300)})
     down, = probe.calls("down", [(LONG_MS, 0, [b"x"])], registry=broker.registry)
     away, = probe.calls("away", [(LONG_MS, 0, [b"x"])], registry=broker.registry)
     assert_broker_error(down, "unavailable", "down", "no backend reachable within 300 ms")
-    assert_broker_error(away, "unavailable", "away", "no link to it")
+    assert_broker_error(away, "unavailable", "away", "no link to host otherpc within 300 ms")
 
 
 def test_overloaded_mapped(probe, zctx, make_broker):

@@ -98,6 +98,8 @@ def link_seeds():
         "reply_error": b"\x00" + reply(status=5, text="no service \u00e9"
                                         .encode()),
         "reply_bad_text": b"\x00" + reply(status=1, text=b"a\nb\xc0"),
+        "reply_bad_reply": b"\x00" + reply(status=8, text=b"no body frame"),
+        "reply_status9": b"\x00" + reply(status=9),
         "cancel": b"\x00" + struct.pack(">BBQ", 1, 4, 9),
         "ping": b"\x00" + struct.pack(">BBQ", 1, 5, 123456789),
         "pong": b"\x00" + struct.pack(">BBQQ", 1, 6, 123456789, 42),

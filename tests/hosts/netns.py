@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -186,6 +187,28 @@ class Capture:
 
     def data(self):
         return self.path.read_bytes() if self.path.exists() else b""
+
+    def tcp_payloads(self, port):
+        """The TCP payloads (bytes) of the captured packets from or to
+        port, in order: IPv4 over Ethernet, as tcpdump writes them on a
+        veth (pcap, link type 1)."""
+        data, out = self.data(), []
+        if len(data) < 24:
+            return out
+        endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+        at = 24
+        while at + 16 <= len(data):
+            incl = struct.unpack(endian + "I", data[at + 8:at + 12])[0]
+            frame = data[at + 16:at + 16 + incl]
+            at += 16 + incl
+            if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+                continue
+            ip = frame[14:]
+            tcp = ip[(ip[0] & 0x0F) * 4:]
+            sport, dport = struct.unpack(">HH", tcp[:4])
+            if port in (sport, dport):
+                out.append(tcp[(tcp[12] >> 4) * 4:])
+        return out
 
 
 class Network:

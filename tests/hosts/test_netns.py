@@ -7,7 +7,6 @@ host's cable with traffic recovering, capture a host's traffic, and leaves
 nothing behind."""
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -27,12 +26,16 @@ LINK_PORT = 7700
 
 
 def write_registry(path, hosts):
-    """Both hosts with links and keys; each hosts one service."""
+    """Both hosts with links and keys (a key file per host beside the
+    registry); each hosts one service."""
     doc = {"hosts": {}, "services": {}}
     for name, host in hosts.items():
-        doc["hosts"][name] = {
-            "link": f"tcp://{host.addr}:{LINK_PORT}",
-            "public_key": zmq.curve_keypair()[0].decode()}
+        public, secret = (k.decode() for k in zmq.curve_keypair())
+        key = Path(path).with_name(f"{name}.key")
+        key.write_text(f"host: {name}\npublic_key: {public}\nsecret_key: {secret}\n")
+        key.chmod(0o600)
+        doc["hosts"][name] = {"link": f"tcp://{host.addr}:{LINK_PORT}",
+                              "public_key": public}
         doc["services"][f"svc_{name}"] = {
             "host": name, "port": PORTS[name],
             "backends": [f"tcp://127.0.0.1:{AGENT_PORT}"]}
@@ -50,7 +53,8 @@ class Site:
                                  "--tag", name], workdir / f"{name}-agent.log")
         self.agent.wait_log(r"(?m)^ready$")
         self.broker = host.popen([build_dir / "broker" / "agentbusd",
-                                  "--registry", registry, "--host", name],
+                                  "--registry", registry, "--host", name,
+                                  "--secret-key", registry.with_name(f"{name}.key")],
                                  workdir / f"{name}-agentbusd.log")
         self.broker.wait_log(r"\bready host=")
         self.broker.wait_log(r"\bbackend up ")

@@ -86,16 +86,29 @@ def link_port(taken):
             return port
 
 
-def host_entries(hosts, services=None):
+def host_entries(hosts, services=None, secrets=None):
     """Registry entries for these host names. With more than one host each
-    gets a link on loopback and a fresh public key, as the registry requires
-    for hosts that serve the others."""
+    gets a link on loopback and a fresh key pair, as the registry requires
+    for hosts that serve the others; the secret keys go into `secrets`
+    (host -> Z85 text) when given."""
     if len(hosts) < 2:
         return {h: {} for h in hosts}
     taken = {s.get("port") for s in (services or {}).values()}
-    return {h: {"link": tcp_endpoint(link_port(taken)),
-                "public_key": zmq.curve_keypair()[0].decode()}
-            for h in hosts}
+    entries = {}
+    for h in hosts:
+        public, secret = zmq.curve_keypair()
+        entries[h] = {"link": tcp_endpoint(link_port(taken)),
+                      "public_key": public.decode()}
+        if secrets is not None:
+            secrets[h] = secret.decode()
+    return entries
+
+
+def write_key_file(path, host, public, secret):
+    """A key file as `agentbus keygen` writes it (docs/links.md), mode 0600."""
+    Path(path).write_text(f"host: {host}\npublic_key: {public}\n"
+                          f"secret_key: {secret}\n")
+    os.chmod(path, 0o600)
 
 
 def write_registry(path, services, defaults=None, hosts=(HOST, "otherpc"),
@@ -116,9 +129,11 @@ class Broker:
         self.registry = Path(workdir) / "registry.yaml"
         self.logfile = Path(workdir) / "agentbusd.log"
         self.args = list(args)
+        self.workdir = Path(workdir)
         self.proc = None
         self.nofile = None  # (soft, hard) RLIMIT_NOFILE to start it with
         self.hosts = None   # host entries, kept across rewrites
+        self.secrets = {}   # their secret keys
         self.rewrite(services, defaults)
 
     def rewrite(self, services, defaults=None):
@@ -129,18 +144,27 @@ class Broker:
         if self.hosts is None or any(
                 int(h["link"].rsplit(":", 1)[1]) in ports
                 for h in self.hosts.values() if "link" in h):
-            self.hosts = host_entries((HOST, "otherpc"), services)
+            self.hosts = host_entries((HOST, "otherpc"), services, self.secrets)
+            for host, entry in self.hosts.items():
+                write_key_file(self.keyfile(host), host, entry["public_key"],
+                               self.secrets[host])
         write_registry(self.registry, services, defaults, host_doc=self.hosts)
+
+    def keyfile(self, host):
+        """The key file of host, written with the registry's hosts."""
+        return self.workdir / f"{host}.key"
 
     def spawn(self, host=HOST):
         # Ports on loopback only: tests never listen on other interfaces.
         # The HTTP endpoint takes any free port unless the test chose one.
         http = [] if "--http" in self.args else ["--http", "127.0.0.1:0"]
         argv = [str(self.exe), "--registry", str(self.registry), "--host", host,
-                "--bind", "127.0.0.1"] + http + self.args
+                "--bind", "127.0.0.1", "--link-bind", "127.0.0.1"] + http + self.args
         # Never push to a Redis the developer's shell names.
         env = {k: v for k, v in os.environ.items()
                if k not in ("AGENTBUS_REDIS", "AGENTBUS_HTTP", "AGENTBUS_REDIS_PASSWORD")}
+        if self.keyfile(host).exists():
+            argv += ["--secret-key", str(self.keyfile(host))]
         limits = None
         if self.nofile:
             nofile = self.nofile

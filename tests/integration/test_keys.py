@@ -5,6 +5,7 @@ lines, `agentbus check` shows the key's fingerprint, and agentbusd
 with a good one, by option or $AGENTBUS_SECRET_KEY_FILE)."""
 import os
 import re
+import signal
 import stat
 import subprocess
 
@@ -106,7 +107,7 @@ class Setup:
 
     def start(self, key=None, env=None, host="mainpc"):
         argv = [self.exe, "--registry", self.reg, "--host", host,
-                "--bind", "127.0.0.1"]
+                "--bind", "127.0.0.1", "--link-bind", "127.0.0.1"]
         argv += ["--secret-key", key] if key else []
         return run(argv, env=env or {})
 
@@ -170,7 +171,7 @@ def test_key_of_another_host_is_refused(setup):
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_good_key_starts_the_broker(setup, how):
     argv = [setup.exe, "--registry", setup.reg, "--host", "mainpc",
-            "--bind", "127.0.0.1"]
+            "--bind", "127.0.0.1", "--link-bind", "127.0.0.1"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBUS_")}
     if how == "option":
         argv += ["--secret-key", setup.good]
@@ -188,6 +189,42 @@ def test_good_key_starts_the_broker(setup, how):
         assert f"secret_key file={setup.good} host=mainpc public_key=" \
                f"{setup.pub} fingerprint=sha256:" in text
         assert "secret_key:" not in text  # the secret never reaches a log
+    finally:
+        proc.terminate()
+        assert proc.wait(HANG_GUARD_S) == 0
+
+
+def test_a_host_in_links_needs_its_key(setup):
+    # mainpc has a link: in a two-host registry: no --secret-key, no start
+    # (--link-plaintext is the explicit way round, for labs).
+    refused(setup.start(), "host mainpc takes part in links (it has a link: tcp://"
+                           "127.0.0.1:")
+    assert "start agentbusd with --secret-key FILE (make one with: agentbus keygen " \
+           "mainpc), or with --link-plaintext in a lab" in setup.start().stderr
+
+
+def test_reload_rechecks_the_key(setup, agentbus):
+    # A registry that no longer lists this broker's key is refused on
+    # SIGHUP: the previous registry and key keep serving.
+    log = setup.dir / "reload.log"
+    argv = [setup.exe, "--registry", setup.reg, "--host", "mainpc", "--bind", "127.0.0.1",
+            "--link-bind", "127.0.0.1", "--secret-key", setup.good]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(a) for a in argv], stdout=out, stderr=out,
+                                env={k: v for k, v in os.environ.items()
+                                     if not k.startswith("AGENTBUS_")})
+    try:
+        wait_until(lambda: "ready host=" in log.read_text(), "ready")
+        stranger, _ = keygen(agentbus, "mainpc", setup.dir / "stranger.key")
+        doc = yaml.safe_load(setup.reg.read_text())
+        doc["hosts"]["mainpc"]["public_key"] = stranger
+        setup.reg.write_text(yaml.safe_dump(doc))
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "does not match hosts.mainpc.public_key" in log.read_text(),
+                   "the reload refused")
+        text = log.read_text()
+        assert "reload failed: registry rejected, still serving the previous one" in text
+        assert "reload ok" not in text
     finally:
         proc.terminate()
         assert proc.wait(HANG_GUARD_S) == 0

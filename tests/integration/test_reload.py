@@ -131,7 +131,8 @@ def test_host_change_keeps_the_port_and_its_clients(zctx, make_agent, make_broke
     broker = make_broker({"echo": local})
     sock, mon = monitored_req(zctx, port)
     assert roundtrip(sock, [b"here"]) == [b"here"]
-    line = reload(broker, {"echo": service(port, [agent.endpoint], host="otherpc")})
+    line = reload(broker, {"echo": service(port, [agent.endpoint], host="otherpc",
+                                           timeout_ms=300)})
     assert "changed=1 failed=0 binding=0" in line
     assert_error(roundtrip(sock, [b"elsewhere"]), "unavailable", "echo")
     line = reload(broker, {"echo": local})

@@ -261,6 +261,19 @@ static void test_other_refusals(void)
     CHECK(ab_link_encode(&m, 1, small, sizeof small, &n) == AB_LINK_E_NOSPACE);
 }
 
+/* A zero-initialised message has empty texts with no pointer: valid. */
+static void test_empty_text_without_pointer(void)
+{
+    ab_link_msg m = {.version = 1, .type = AB_LINK_REPLY};
+    uint8_t out[AB_LINK_ENVELOPE_MAX];
+    size_t n = 0;
+    m.u.reply.id = 7;
+    CHECK(ab_link_encode(&m, 0, out, sizeof out, &n) == AB_LINK_OK && n == 15);
+    m.u.reply.status = AB_LINK_ST_BAD_REPLY;
+    CHECK(ab_link_encode(&m, 0, out, sizeof out, &n) == AB_LINK_OK);
+    CHECK(strcmp(ab_link_status_name(AB_LINK_ST_BAD_REPLY), "bad_reply") == 0);
+}
+
 static void test_versions_and_names(void)
 {
     CHECK(ab_link_version_pick(1, 1) == 1);
@@ -287,6 +300,7 @@ int main(void)
     test_request_refusals();
     test_reply_refusals();
     test_other_refusals();
+    test_empty_text_without_pointer();
     test_versions_and_names();
     return CHECK_DONE();
 }
