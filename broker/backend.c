@@ -73,7 +73,7 @@ static void on_monitor(zsock *zs, msgv *m)
         be->fd = value;
         conn_accepted(&be->conns, value);
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        conn_handshaken(&be->conns, value);
+        conn_handshaken(&be->conns, be->fd); /* libzmq's value is 0, not the fd */
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         on_disconnected(be, value);
     } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {

@@ -146,7 +146,9 @@ void conn_set_init(conn_set *s, guard *g, zsock *zs, const conn_ops *ops,
 void conn_set_close(conn_set *s);
 
 /* Monitor events: a connection was accepted/connected, finished its ZMTP
- * handshake (only ZMTP 3 peers report this), or is gone. */
+ * handshake (only ZMTP 3 peers report this, and libzmq's event carries 0,
+ * not the fd: only a DEALER, with its one connection, can say which), or
+ * is gone. */
 void conn_accepted(conn_set *s, int fd);
 void conn_handshaken(conn_set *s, int fd);
 void conn_gone(conn_set *s, int fd);

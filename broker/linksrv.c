@@ -644,10 +644,9 @@ static void on_monitor(zsock *zs, msgv *m)
     int event, fd;
     if (zsock_monitor_event(m, &event, &fd) != AB_OK)
         return;
+    /* No HANDSHAKE_SUCCEEDED: see front.c's on_monitor. */
     if (event == ZMQ_EVENT_ACCEPTED) {
         conn_accepted(&srv->conns, fd);
-    } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        conn_handshaken(&srv->conns, fd);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         zsock_drain(&srv->router, -1); /* what it sent before it went */
         ab_list *l = ab_list_head(&srv->lsconns);
@@ -813,8 +812,8 @@ static int open_sockets(linksrv *srv, const reg_links *cfg, int retry, char *err
         return AB_ERR;
     }
     if (zsock_monitor_open(&br->sched, &srv->monitor, br->zctx, &srv->router,
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_DISCONNECTED, err, errlen) != AB_OK) {
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED, err,
+                           errlen) != AB_OK) {
         zsock_discard(&srv->router);
         return AB_ERR;
     }

@@ -433,6 +433,7 @@ static void redial(peer_chan *ch)
 static void on_handshake_failed(peer_chan *ch, int event, int status)
 {
     char detail[160];
+    ch->handshake = -1;
     schedule_redial(ch);
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         ab_strfmt(detail, sizeof detail, "status=%d (the far broker does not admit "
@@ -454,12 +455,13 @@ static void on_handshake_failed(peer_chan *ch, int event, int status)
 static void on_disconnected(peer_chan *ch)
 {
     ch->fd = -1;
-    if (!ch->handshaken) {
+    if (ch->handshake == 0) {
         refused(ch, "handshake", "(the far end closed the connection during the ZMTP "
                 "handshake: not an agentbus link server?)");
         set_why(ch->p, "link handshake with host %s failed", ch->p->host);
     }
-    schedule_redial(ch);
+    if (ch->handshake != -1) /* else on_handshake_failed scheduled it */
+        schedule_redial(ch);
     chan_down(ch, "disconnected", 0);
 }
 
@@ -471,11 +473,11 @@ static void on_monitor(zsock *zs, msgv *m)
         return;
     if (event == ZMQ_EVENT_CONNECTED) {
         ch->fd = value;
-        ch->handshaken = 0;
+        ch->handshake = 0;
         conn_accepted(&ch->conns, value);
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        ch->handshaken |= value == ch->fd;
-        conn_handshaken(&ch->conns, value);
+        ch->handshake = 1; /* of ch->fd: libzmq's value is 0, not the fd */
+        conn_handshaken(&ch->conns, ch->fd);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         zsock_drain(&ch->dealer, -1); /* replies that made it before the drop */
         if (value == ch->fd)

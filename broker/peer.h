@@ -53,7 +53,7 @@ typedef struct peer_chan {
     zsock monitor;
     conn_set conns;        /* its TCP connection, for the guard */
     int fd;                /* the current connection's, or -1 */
-    int handshaken;        /* fd completed its ZMTP handshake */
+    int handshake;         /* fd's ZMTP handshake: 0 under way, 1 done, -1 failed */
     peer_chan_state state;
     linkio_sess sess;
     ab_list inflight;      /* requests sent on it (request.link) */

@@ -278,6 +278,62 @@ def test_a_link_endpoint_that_is_not_a_broker_is_retried(network, build_dir, tmp
     fleet.stop()
 
 
+def test_link_statistics_reach_http_and_redis(network, build_dir, tmp_path):
+    """The link series are exported like the services': beta's /metrics
+    and its Redis (a real redis-server in beta's namespace) carry the
+    requests, wire bytes and RTT of its link to alpha."""
+    fleet = Fleet(network(2), build_dir, tmp_path, ["alpha", "beta"])
+    fleet.service("echo", "alpha")
+    fleet.write()
+    alpha, beta = fleet["alpha"], fleet["beta"]
+    alpha.agent("echo")
+    alpha.start()
+    redis = beta.host.popen(["redis-server", "--bind", "127.0.0.1", "--port", "6399",
+                             "--save", "", "--appendonly", "no"], fleet.workdir / "redis.log")
+    redis.wait_log(r"Ready to accept connections")
+    beta.start("--http", "127.0.0.1:7781", "--redis", "redis://127.0.0.1:6399",
+               "--stats-interval", "200")
+    fleet.wait_links("beta", "alpha")
+    for i in range(5):
+        assert beta.call("echo", [[b"count me %d" % i]]) == [[b"count me %d" % i]]
+    beta.wait_log(r"redis up addr=127\.0\.0\.1:6399")
+    r = beta.host.run([PY, "-c", EXPORTS], capture_output=True, text=True,
+                      timeout=netns.HANG_GUARD_S * 2)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    metrics = got["metrics"]
+    assert re.search(r'(?m)^agentbus_link_requests_total\{link="alpha",side="out"\} 5$',
+                     metrics), metrics
+    assert re.search(r'(?m)^agentbus_link_wire_out_total\{link="alpha",side="out"\} [1-9]',
+                     metrics), metrics
+    assert re.search(r'(?m)^agentbus_link_rtt_p99_seconds\{link="alpha",side="out"\} '
+                     r'[0-9.e-]+$', metrics), metrics
+    link = got["hash"]
+    assert int(link["requests"]) == 5 and int(link["up"]) == 1, link
+    assert int(link["rtt_count"]) > 0, link
+    assert got["points"] > 0
+    fleet.stop()
+    redis.stop()
+
+
+# Run inside beta's namespace: its /metrics, and the link's hash and the
+# length of its stream in Redis once a push has carried all five requests.
+EXPORTS = """
+import json, time, urllib.request
+import redis
+r = redis.Redis(port=6399, decode_responses=True)
+key = "agentbus:beta:link:alpha:out"
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    h = r.hgetall(key)
+    if h.get("requests") == "5" and int(h.get("rtt_count", 0)) > 0:
+        break
+    time.sleep(0.1)
+metrics = urllib.request.urlopen("http://127.0.0.1:7781/metrics", timeout=10).read().decode()
+print(json.dumps({"metrics": metrics, "hash": h, "points": r.xlen(key + ":points")}))
+"""
+
+
 # ---- failures under load -----------------------------------------------------------
 
 def run_load(fleet, clients=8):
