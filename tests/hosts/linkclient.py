@@ -36,6 +36,21 @@ import zmq
 HANG_GUARD_MS = 30000
 
 
+
+def run_clients(client, n, first, wait_stdin, release):
+    """client(i) on n threads; once each has had its first reply (the
+    `first` barrier) print "running", wait for stdin, set `release`, and
+    join them."""
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    meet(first)
+    print("running", flush=True)
+    wait_stdin()
+    release.set()
+    for t in threads:
+        t.join()
+
 def b64(frames):
     return [base64.b64encode(f).decode() for f in frames]
 
@@ -108,15 +123,7 @@ def many(ctx, spec):
                 go.wait(HANG_GUARD_MS / 1000)
         s.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    meet(first)
-    print("running", flush=True)
-    sys.stdin.readline()
-    go.set()
-    for t in threads:
-        t.join()
+    run_clients(client, n, first, sys.stdin.readline, go)
     return {"ok": sum(ok), "bad": bad}
 
 
@@ -162,15 +169,7 @@ def load(ctx, spec):
             k += 1
         s.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    meet(first)
-    print("running", flush=True)
-    sys.stdin.read()
-    stop.set()
-    for t in threads:
-        t.join()
+    run_clients(client, n, first, sys.stdin.read, stop)
     return {"outcomes": outcomes, "hung": hung[0], "bad": bad, "max_ms": worst[0]}
 
 

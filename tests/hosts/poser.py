@@ -41,15 +41,22 @@ def describe(frames):
     return f"type {kind}"
 
 
-def main(argv):
-    endpoint, server, public, secret, host, service = argv
-    ctx = zmq.Context()
+def connect(ctx, endpoint, server, public, secret):
+    """A DEALER to the link server at endpoint, as the holder of the key
+    pair (public, secret)."""
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
     s.curve_serverkey = server.encode()
     s.curve_publickey = public.encode()
     s.curve_secretkey = secret.encode()
     s.connect(endpoint)
+    return s
+
+
+def main(argv):
+    endpoint, server, public, secret, host, service = argv
+    ctx = zmq.Context()
+    s = connect(ctx, endpoint, server, public, secret)
     s.send(hello(host))
     s.send_multipart([request(service), b"posing"])
     while s.poll(WAIT_MS):

@@ -25,7 +25,7 @@ import sys
 
 import zmq
 
-from poser import WAIT_MS, describe, hello
+from poser import WAIT_MS, connect, describe, hello
 
 FLOOD = 101 + 5     # LINKIO_BAD_ROW_MAX (broker/linkio.h) and a margin
 
@@ -46,16 +46,6 @@ def malformed(service):
             [request("bad name!")],                       # not a registry name
             [request(service, version=5), b"x"],          # not the session's
             [struct.pack(">BBQ", 7, 4, 7)]]               # CANCEL, wrong version
-
-
-def connect(ctx, endpoint, server, public, secret):
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.curve_serverkey = server.encode()
-    s.curve_publickey = public.encode()
-    s.curve_secretkey = secret.encode()
-    s.connect(endpoint)
-    return s
 
 
 def drain(name, s, until):
