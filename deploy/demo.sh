@@ -14,7 +14,8 @@
 #   --once   stop after the demo requests (non-interactive check of the tour)
 # Environment: BUILD_DIR (default build), PYTHON (default /usr/bin/python3),
 #              AGENTBUS_BIN (a directory holding agentbusd and agentbus
-#              already built: no build then)
+#              already built: no build then), AGENTBUS_DEMO_MODE=loopback
+#              (the loopback hosts even as root)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,7 +39,8 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 # ---- the two hosts: namespaces (root) or loopback addresses -------------------
 declare -A ADDR NS
-if [ "$(id -u)" -eq 0 ] && ip netns list >/dev/null 2>&1; then
+if [ "${AGENTBUS_DEMO_MODE:-}" != loopback ] && [ "$(id -u)" -eq 0 ] &&
+   ip netns list >/dev/null 2>&1; then
   MODE=namespaces
   TAG=abdemo$$
   HUB=${TAG}hub
@@ -175,7 +177,7 @@ say "agentbusd on each host (--secret-key: its own key only)"
 declare -A BROKER
 for h in "${HOSTS[@]}"; do
   bind=()
-  [ "$MODE" = loopback ] && bind=(--bind "${ADDR[$h]}" --link-bind "${ADDR[$h]}")
+  [ "$MODE" = loopback ] && bind=(--bind "${ADDR[$h]}" --link-bind "${ADDR[$h]}" --http "${ADDR[$h]}:7780")
   spawn "$h" "$RUN_DIR/$h-agentbusd.log" "$BIN/agentbusd" --registry "$REGISTRY" \
     --host "$h" --secret-key "$RUN_DIR/$h.key" "${bind[@]}"
   BROKER[$h]=$!
