@@ -9,6 +9,7 @@ Each test builds its own fleet (fleet.py): one broker per namespace, its
 key file, its copy of the registry, agents and clients inside the hosts.
 Links are tuned fast (fleet.TEST_LINKS): no wait in here is longer than
 a hang guard, and none asserts on time."""
+import base64
 import json
 import os
 import random
@@ -400,6 +401,28 @@ def test_far_broker_killed_and_restarted_under_load(network, build_dir, tmp_path
     outcomes = finish_load(load, out)
     assert outcomes["ok"] > 0 and outcomes.get("unavailable", 0) > 0, outcomes
     assert beta.call("echo", [[b"after"]]) == [[b"after"]]
+    fleet.stop()
+
+
+def test_a_request_queued_while_the_link_is_down_waits_for_it(network, build_dir, tmp_path):
+    """A request that arrives while the link is down is not failed at once:
+    it waits in the queue, within its deadline, and is served by the far
+    agent when the link comes back."""
+    fleet = two_hosts(network, build_dir, tmp_path, timeout_ms=20000)
+    beta = fleet["beta"]
+    mark = beta.mark()
+    beta.host.cut()
+    beta.wait_log(r"link down peer=alpha ", mark)
+    proc, out = beta.background("echo", "calls", requests=[[base64.b64encode(b"waited").decode()]])
+    netns.wait_until(lambda: beta.stats("service=echo")["queued"] == 1, "the request queued")
+    mark = beta.mark()
+    beta.host.restore()
+    fleet.wait_links("beta", "alpha", mark)
+    assert proc.proc.wait(netns.HANG_GUARD_S) == 0, proc.log()
+    replies = json.loads(out.read_text())["replies"]
+    assert replies == [[base64.b64encode(b"waited").decode()]], replies
+    st = beta.stats("service=echo")
+    assert st["unavailable"] == 0 and st["timeouts"] == 0 and st["replies"] == 1, st
     fleet.stop()
 
 
