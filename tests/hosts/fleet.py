@@ -114,13 +114,17 @@ class Site:
     def endpoint(self, service):
         return f"tcp://127.0.0.1:{self.fleet.ports[service]}"
 
-    def client(self, service, mode, **spec):
-        """Run linkclient.py in this host to completion; its result."""
+    def client_files(self, service, mode, spec):
+        """linkclient.py's arguments for a run: (name, spec file, out file)."""
         spec = {"endpoint": self.endpoint(service), "mode": mode, **spec}
         name = f"{self.name}-{service}-{mode}-{self.fleet.next_id()}"
         spec_path = self.fleet.workdir / f"{name}.spec.json"
-        out = self.fleet.workdir / f"{name}.out.json"
         spec_path.write_text(json.dumps(spec))
+        return name, spec_path, self.fleet.workdir / f"{name}.out.json"
+
+    def client(self, service, mode, **spec):
+        """Run linkclient.py in this host to completion; its result."""
+        _, spec_path, out = self.client_files(service, mode, spec)
         r = self.host.run([PY, CLIENT, spec_path, out], capture_output=True,
                           text=True, timeout=netns.HANG_GUARD_S * 4)
         assert r.returncode == 0, (r.stdout, r.stderr)
@@ -136,11 +140,7 @@ class Site:
 
     def background(self, service, mode, **spec):
         """linkclient.py in this host in the background: (proc, out path)."""
-        spec = {"endpoint": self.endpoint(service), "mode": mode, **spec}
-        name = f"{self.name}-{service}-{mode}-{self.fleet.next_id()}"
-        spec_path = self.fleet.workdir / f"{name}.spec.json"
-        out = self.fleet.workdir / f"{name}.out.json"
-        spec_path.write_text(json.dumps(spec))
+        name, spec_path, out = self.client_files(service, mode, spec)
         p = self.host.popen([PY, CLIENT, spec_path, out], self.fleet.workdir / f"{name}.log")
         return p, out
 
