@@ -280,9 +280,10 @@ def test_a_link_endpoint_that_is_not_a_broker_is_retried(network, build_dir, tmp
 
 
 def test_link_statistics_reach_http_and_redis(network, build_dir, tmp_path):
-    """The link series are exported like the services': beta's /metrics
-    and its Redis (a real redis-server in beta's namespace) carry the
-    requests, wire bytes and RTT of its link to alpha."""
+    """The link series are exported like the services': beta's /metrics,
+    its Redis (a real redis-server in beta's namespace) and `agentbus
+    stats` carry the requests, wire bytes and RTT of its link to alpha;
+    /readyz is 200 while the link is up, 503 naming alpha when it is not."""
     fleet = Fleet(network(2), build_dir, tmp_path, ["alpha", "beta"])
     fleet.service("echo", "alpha")
     fleet.write()
@@ -313,8 +314,36 @@ def test_link_statistics_reach_http_and_redis(network, build_dir, tmp_path):
     assert int(link["requests"]) == 5 and int(link["up"]) == 1, link
     assert int(link["rtt_count"]) > 0, link
     assert got["points"] > 0
+    assert got["readyz"] == [200, "ready"], got["readyz"]
+    # `agentbus stats` (what `top` shows) lists the link after the service.
+    tool = str(fleet.build / "broker" / "agentbus")
+    r = beta.host.run([tool, "stats", "--http", "127.0.0.1:7781", "--sort", "name"],
+                      capture_output=True, text=True, timeout=netns.HANG_GUARD_S)
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.splitlines()
+    assert any(re.match(r"\s*echo\s", row) for row in rows), r.stdout
+    assert any(re.match(r"alpha out\s+\d", row) for row in rows), r.stdout
+    # Not ready while the link is down: /readyz names the host.
+    mark = beta.mark()
+    beta.host.cut()
+    beta.wait_log(r"link down peer=alpha ", mark)
+    r = beta.host.run([PY, "-c", READYZ], capture_output=True, text=True,
+                      timeout=netns.HANG_GUARD_S)
+    code, text = json.loads(r.stdout)
+    assert code == 503 and text.startswith("not ready: no link to host alpha is up"), text
+    beta.host.restore()
     fleet.stop()
     redis.stop()
+
+
+READYZ = """
+import json, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen("http://127.0.0.1:7781/readyz", timeout=10) as r:
+        print(json.dumps([r.status, r.read().decode().strip()]))
+except urllib.error.HTTPError as e:
+    print(json.dumps([e.code, e.read().decode().strip()]))
+"""
 
 
 # Run inside beta's namespace: its /metrics, and the link's hash and the
@@ -331,7 +360,10 @@ while time.monotonic() < deadline:
         break
     time.sleep(0.1)
 metrics = urllib.request.urlopen("http://127.0.0.1:7781/metrics", timeout=10).read().decode()
-print(json.dumps({"metrics": metrics, "hash": h, "points": r.xlen(key + ":points")}))
+with urllib.request.urlopen("http://127.0.0.1:7781/readyz", timeout=10) as ready:
+    readyz = [ready.status, ready.read().decode().strip()]
+print(json.dumps({"metrics": metrics, "hash": h, "points": r.xlen(key + ":points"),
+                  "readyz": readyz}))
 """
 
 
