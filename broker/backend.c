@@ -15,10 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* After libzmq refuses a send (a race between the monitor saying "up" and
- * the pipe being attached, or a full pipe), wait this long before trying the
- * backend again. Short: it only covers a transient. */
+/* After libzmq refuses a send (a full pipe, or a send racing a lost
+ * connection), wait this long before trying the backend again. Short: it
+ * only covers a transient. */
 #define BACKEND_RETRY_MS 10
+
+/* The first wait before dialling a lost backend again, doubled after each
+ * loss without a reply in between, up to --reconnect-max-ms. */
+#define BACKEND_REDIAL_MS 100
 
 /* Reply frames a backend message may have: [id][empty] + body frames. */
 #define BACKEND_REPLY_EXTRA 2
@@ -29,23 +33,55 @@ static void on_reply(zsock *zs, msgv *m)
 {
     backend *be = zs->data;
     conn_read(&be->conns, m);
+    be->redial_ms = 0; /* it answers: the next loss starts the backoff over */
     svc_on_reply(be->svc, be, m);
 }
 
-/* Up once connected and the DEALER can send (see backend.h). Called on
- * every wake of the DEALER (a pipe attaching is a command that wakes it)
- * and on every monitor event. */
-static void check_up(backend *be)
+/* The retry timer: dial again after a lost connection, or take requests
+ * again after a refused send. */
+static void on_retry(uv_timer_t *t)
 {
-    if (be->up || be->fd < 0 || !(zsock_events(&be->dealer) & ZMQ_POLLOUT))
+    backend *be = t->data;
+    if (be->redial) {
+        be->redial = 0;
+        if (zmq_connect(be->dealer.sock, be->endpoint) != 0)
+            log_error("backend connect service=%s endpoint=%s: %s", be->svc->name,
+                      be->endpoint, zmq_strerror(errno));
         return;
+    }
+    be->stalled = 0;
+    svc_dispatch(be->svc);
+}
+
+/* Up once connected: CONNECTED is the one signal every ZMTP revision gives
+ * (HANDSHAKE_SUCCEEDED never comes for ZMTP/2.0 peers). A request sent
+ * before the handshake ends waits in the pipe for it; if the handshake
+ * fails, the disconnect below answers it. */
+static void set_up(backend *be)
+{
     be->up = 1;
     log_info("backend up service=%s endpoint=%s", be->svc->name, be->endpoint);
     svc_dispatch(be->svc);
 }
 
-static void on_dealer_wake(zsock *zs) { check_up(zs->data); }
+/* Dial again after the backoff (see on_disconnected). */
+static void redial_later(backend *be)
+{
+    const broker_opts *o = &be->svc->br->opts;
+    be->redial_ms = be->redial_ms ? be->redial_ms * 2 : BACKEND_REDIAL_MS;
+    if (be->redial_ms > o->reconnect_max_ms)
+        be->redial_ms = o->reconnect_max_ms;
+    be->redial = 1;
+    uv_timer_start(&be->retry, on_retry, (uint64_t)be->redial_ms, 0);
+}
 
+/* The connection is gone. Its replies that arrived before the drop are
+ * still in the pipe (no ZMQ_IMMEDIATE: libzmq would discard them with the
+ * pipe) and are read first; then the requests it held are answered, and
+ * the endpoint is disconnected, which discards what libzmq had not written
+ * to the wire yet, so a restarted agent never gets a request whose client
+ * already had its error. Dialling again waits a backoff, so an agent that
+ * accepts and closes at once is not hammered. */
 static void on_disconnected(backend *be, int fd)
 {
     conn_gone(&be->conns, fd);
@@ -53,14 +89,16 @@ static void on_disconnected(backend *be, int fd)
         return;
     be->fd = -1;
     be->zombies = 0; /* whatever it was working on died with it */
-    if (!be->up)
-        return;
-    be->up = 0;
-    log_warn("backend down service=%s endpoint=%s inflight=%d", be->svc->name,
-             be->endpoint, be->inflight);
-    /* Replies that made it here before the drop are real replies. */
+    be->stalled = 0; /* the redial replaces a pending un-stall */
     zsock_drain(&be->dealer, -1);
-    svc_backend_lost(be->svc, be, "disconnected before replying");
+    if (be->up) {
+        be->up = 0;
+        log_warn("backend down service=%s endpoint=%s inflight=%d", be->svc->name,
+                 be->endpoint, be->inflight);
+        svc_backend_lost(be->svc, be, "disconnected before replying");
+    }
+    zmq_disconnect(be->dealer.sock, be->endpoint);
+    redial_later(be);
 }
 
 static void on_monitor(zsock *zs, msgv *m)
@@ -72,6 +110,7 @@ static void on_monitor(zsock *zs, msgv *m)
     if (event == ZMQ_EVENT_CONNECTED) {
         be->fd = value;
         conn_accepted(&be->conns, value);
+        set_up(be);
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         conn_handshaken(&be->conns, be->fd); /* libzmq's value is 0, not the fd */
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
@@ -80,14 +119,6 @@ static void on_monitor(zsock *zs, msgv *m)
         log_debug("backend retry service=%s endpoint=%s in_ms=%d", be->svc->name,
                   be->endpoint, value);
     }
-    check_up(be);
-}
-
-static void on_retry(uv_timer_t *t)
-{
-    backend *be = t->data;
-    be->stalled = 0;
-    svc_dispatch(be->svc);
 }
 
 /* The largest partial reply a backend may hold: a whole reply at the
@@ -118,10 +149,11 @@ static const conn_ops backend_conn_ops = {
     .cut = guard_cut,
 };
 
-/* Socket options for the DEALER facing one backend. IMMEDIATE makes a send
- * fail instead of queueing for a backend that is not connected, and drops
- * queued requests when it disconnects, so nothing is delivered to a
- * restarted backend long after the client got its error. An absent backend
+/* Socket options for the DEALER facing one backend. Not ZMQ_IMMEDIATE:
+ * on a lost connection it discards the pipe with the replies not read yet
+ * (an agent that replies and exits would lose its last reply); the broker
+ * sends only to a connected backend and disconnects the endpoint when the
+ * connection goes (on_disconnected) instead. An absent backend
  * is retried after 100 ms, then twice as long each time up to
  * --reconnect-max-ms. Options are copied into each connection when it is
  * made, so none may depend on a knob a reload can raise: the frame ceiling
@@ -130,11 +162,10 @@ static const conn_ops backend_conn_ops = {
 static int set_dealer_options(void *sock, const reg_service *cfg,
                               const broker_opts *o)
 {
-    int one = 1, zero = 0;
+    int zero = 0;
     int hwm = 2 * REG_MAX_INFLIGHT_MAX;
     int64_t ceiling = REG_MAX_MSG_BYTES_MAX;
-    int rc = zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one);
-    rc |= zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    int rc = zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     rc |= zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     rc |= zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &ceiling, sizeof ceiling);
     rc |= zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &o->partial_ms, sizeof o->partial_ms);
@@ -159,7 +190,6 @@ static int open_dealer(backend *be, broker *br, const reg_service *cfg,
         return AB_ERR;
     be->dealer.data = be;
     be->dealer.want_srcfd = 1;
-    be->dealer.on_wake = on_dealer_wake;
     if (set_dealer_options(be->dealer.sock, cfg, &br->opts) != AB_OK) {
         ab_seterr(err, errlen, "backend %s: options: %s", be->endpoint,
                   zmq_strerror(errno));

@@ -5,12 +5,12 @@
  * One DEALER per endpoint, not one DEALER connected to all of them, so the
  * broker -- not libzmq's round robin -- picks where each request goes, and
  * knows which requests a dead backend was holding. A backend is up while
- * its connection is established and the DEALER can send (ZMQ_EVENTS has
- * POLLOUT: with ZMQ_IMMEDIATE a pipe exists only once the handshake is
- * done, whatever the ZMTP revision; libzmq reports HANDSHAKE_SUCCEEDED
- * only for ZMTP 3 peers, never for ZMTP/2.0 ones). A socket monitor
- * reports the connection (CONNECTED, with its fd for the guard) and its
- * loss (DISCONNECTED), and each reconnect attempt.
+ * its TCP connection is established (the monitor's CONNECTED, with its fd
+ * for the guard: the one signal of every ZMTP revision; libzmq reports
+ * HANDSHAKE_SUCCEEDED only for ZMTP 3 peers). On its loss (DISCONNECTED)
+ * the replies already received are read, the requests it held are
+ * answered, and the endpoint is disconnected and dialled again after a
+ * backoff, so nothing queued for the old connection reaches a new one.
  */
 #ifndef AB_BACKEND_H
 #define AB_BACKEND_H
@@ -31,9 +31,11 @@ struct backend {
     zsock dealer;
     zsock monitor;        /* PAIR fed by zmq_socket_monitor(dealer) */
     conn_set conns;       /* its TCP connection, for the guard */
-    uv_timer_t retry;     /* un-stalls after a refused send */
+    uv_timer_t retry;     /* dials again (redial) or un-stalls after a refused send */
+    int redial;           /* the retry timer dials again */
+    int redial_ms;        /* its backoff: 0 after a reply */
     int fd;               /* the current connection's, or -1 */
-    int up;               /* connected and able to send */
+    int up;               /* connected */
     int stalled;          /* libzmq refused a send; wait for retry */
     int inflight;         /* requests on inflight_list */
     int zombies;          /* requests answered `timeout` that it still works

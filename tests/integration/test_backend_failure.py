@@ -1,8 +1,10 @@
 """test_backend_failure.py: backends that die (SIGKILL) and come back, and
 backends that never answer or live elsewhere."""
 import re
+import socket
 import threading
 
+import zmtp
 from harness import (assert_error, error_of, free_port, recv_reply, req_socket, roundtrip,
                      service, tagged_echo_ok, tcp_endpoint, unique_body, wait_until)
 
@@ -136,3 +138,41 @@ def test_absent_backend_is_retried_less_and_less_often(make_broker):
     bases = [w - w % 100 for w in waits]  # drop the jitter (< 100 ms)
     assert bases[:5] == [100, 200, 400, 800, 800], waits
     assert max(waits) < 900, waits
+
+
+def test_last_reply_of_a_backend_that_exits_is_delivered(zctx, make_broker):
+    # An agent that replies and exits at once: its reply and the end of
+    # its connection arrive together. With ZMQ_IMMEDIATE libzmq discarded
+    # such a reply with the connection's pipe (about half of them here),
+    # and the client got `unavailable` for a request its agent had
+    # answered. The agent here is ZMTP 3 written by hand (zmtp.py), so the
+    # reply and the close leave in one go every time.
+    rounds = 20
+    agent_port, port = free_port(), free_port()
+    listener = socket.create_server(("127.0.0.1", agent_port))
+    replied = []
+
+    def agent():
+        for _ in range(rounds):
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(zmtp.greeting_v3(as_server=True) + zmtp.ready(b"REP"))
+                rd = zmtp.Reader(conn)
+                rd.exactly(64)
+                rd.frame()                   # the broker's READY
+                request = rd.message()
+                conn.sendall(zmtp.message(request))
+                replied.append(request[-1])
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    broker = make_broker({"once": service(port, [tcp_endpoint(agent_port)], timeout_ms=5000)})
+    for i in range(rounds):
+        mark = broker.mark()
+        sock = req_socket(zctx, port)
+        body = b"only reply %d" % i
+        assert roundtrip(sock, [body]) == [body], (i, replied)
+        sock.close()
+        # The next request is for the agent's next connection.
+        broker.wait_log(r"\bbackend down service=once ", since=mark)
+    t.join(10)
+    listener.close()
