@@ -397,15 +397,13 @@ static void chan_down(peer_chan *ch, const char *why, int cut)
         kick(p); /* waiting requests may go on another channel */
 }
 
-/* Ready to talk: connected, and libzmq can queue on the pipe. */
+/* Ready to talk: connected and the CURVE handshake done (a peer broker
+ * speaks ZMTP 3, which reports it), so a refused one never sees a HELLO. */
 static void check_ready(peer_chan *ch)
 {
-    if (ch->state == CHAN_IDLE && ch->fd >= 0 && !ch->p->closing &&
-        (zsock_events(&ch->dealer) & ZMQ_POLLOUT))
+    if (ch->state == CHAN_IDLE && ch->fd >= 0 && ch->handshake == 1 && !ch->p->closing)
         send_hello(ch);
 }
-
-static void on_dealer_wake(zsock *zs) { check_ready(zs->data); }
 
 /* libzmq gives up on a connection whose handshake failed (a protocol
  * error ends its session): dial again later, waiting longer each time,
@@ -420,11 +418,24 @@ static void schedule_redial(peer_chan *ch)
                                                                : ch->redial_ms * 2;
 }
 
+/* Drop the endpoint's session and with it what libzmq had not written to
+ * the wire: requests chan_down answers must not reach the peer on the next
+ * connection (the DEALER has no ZMQ_IMMEDIATE, which would have discarded
+ * the replies and GOODBYE that came with the close). Linger 0 for this
+ * only: with a linger the session would wait, and could reconnect. */
+static void forget_endpoint(peer_chan *ch)
+{
+    int zero = 0, linger = ch->p->br->opts.linger_ms;
+    zmq_setsockopt(ch->dealer.sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_disconnect(ch->dealer.sock, ch->p->endpoint);
+    zmq_setsockopt(ch->dealer.sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
 static void redial(peer_chan *ch)
 {
     ch->redial_at = 0;
     ch->p->st.reconnects++;
-    zmq_disconnect(ch->dealer.sock, ch->p->endpoint); /* forgets the dead session */
+    forget_endpoint(ch); /* the dead session, if on_disconnected did not */
     if (zmq_connect(ch->dealer.sock, ch->p->endpoint) != 0)
         log_error("link to %s: connect %s: %s", ch->p->host, ch->p->endpoint,
                   zmq_strerror(errno));
@@ -455,6 +466,7 @@ static void on_handshake_failed(peer_chan *ch, int event, int status)
 static void on_disconnected(peer_chan *ch)
 {
     ch->fd = -1;
+    forget_endpoint(ch);
     if (ch->handshake == 0) {
         refused(ch, "handshake", "(the far end closed the connection during the ZMTP "
                 "handshake: not an agentbus link server?)");
@@ -567,10 +579,8 @@ static int set_options(peer *p, void *sock)
 {
     broker *br = p->br;
     const reg_links *cfg = knobs(p);
-    int one = 1;
     int64_t ceiling = REG_MAX_MSG_BYTES_MAX + AB_LINK_ENVELOPE_MAX;
-    int rc = zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one);
-    rc |= zmq_setsockopt(sock, ZMQ_LINGER, &br->opts.linger_ms, sizeof br->opts.linger_ms);
+    int rc = zmq_setsockopt(sock, ZMQ_LINGER, &br->opts.linger_ms, sizeof br->opts.linger_ms);
     rc |= zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &ceiling, sizeof ceiling);
     rc |= zmq_setsockopt(sock, ZMQ_SNDHWM, &cfg->hwm, sizeof cfg->hwm);
     rc |= zmq_setsockopt(sock, ZMQ_RCVHWM, &cfg->hwm, sizeof cfg->hwm);
@@ -614,7 +624,6 @@ static int open_chan_sockets(peer_chan *ch, char *err, size_t errlen)
     }
     ch->dealer.data = ch->monitor.data = ch;
     ch->dealer.want_srcfd = 1;
-    ch->dealer.on_wake = on_dealer_wake;
     return AB_OK;
 }
 

@@ -458,6 +458,41 @@ def test_a_request_queued_while_the_link_is_down_waits_for_it(network, build_dir
     fleet.stop()
 
 
+def test_far_broker_stopping_answers_what_it_holds(network, build_dir, tmp_path):
+    """SIGTERM on the far broker while it serves linked requests: it drains
+    them, and every reply reaches its client on the near host, including
+    the last ones, which arrive together with the GOODBYE and the closing
+    of the connection."""
+    fleet = Fleet(network(2), build_dir, tmp_path, ["alpha", "beta"])
+    fleet.service("echo", "alpha", timeout_ms=10000)
+    fleet.write()
+    alpha, beta = fleet["alpha"], fleet["beta"]
+    alpha.agent("echo", delay_ms=150)
+    alpha.start()
+    beta.start()
+    fleet.wait_links("beta", "alpha")
+    # The race is the near side's to lose only now and then: three stops.
+    for stop in range(3):
+        if stop:
+            mark = beta.mark()
+            alpha.start()
+            fleet.wait_links("beta", "alpha", mark)
+        bodies = [b"held %d.%d" % (stop, i) for i in range(4)]
+        clients = [beta.background("echo", "calls",
+                                   requests=[[base64.b64encode(b).decode()]])
+                   for b in bodies]
+        netns.wait_until(lambda: alpha.stats("service=echo")["requests"] == len(bodies),
+                         "alpha holding every request")
+        since = alpha.mark()
+        alpha.stop()
+        assert re.search(r"exit drained=[1-9]\d* abandoned=0\b", alpha.broker.log()[since:])
+        for (proc, out), body in zip(clients, bodies):
+            assert proc.proc.wait(netns.HANG_GUARD_S) == 0, proc.log()
+            replies = json.loads(out.read_text())["replies"]
+            assert replies == [[base64.b64encode(body).decode()]], (body, replies)
+    fleet.stop()
+
+
 def test_far_deadline_answers_first(network, build_dir, tmp_path):
     """A slow far agent: the near client gets the far broker's timeout
     (the far deadline is the near one less links.deadline_margin_ms), not

@@ -23,13 +23,14 @@ def reload(broker, services, expect=r"reload ok "):
 def port_refuses(port):
     """True when nothing accepts TCP connections on the port any more. An
     attempt that gets no answer at all (its SYN met the remains of a
-    connection just closed on that port) is not an answer: ask again."""
+    connection just closed on that port), or a reset (the listener closed
+    while our connection waited in its queue), is not an answer: ask again."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
         return False
     except ConnectionRefusedError:
         return True
-    except TimeoutError:
+    except (TimeoutError, ConnectionResetError):
         return False
 
 
