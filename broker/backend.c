@@ -21,8 +21,10 @@
 #define BACKEND_RETRY_MS 10
 
 /* The first wait before dialling a lost backend again, doubled after each
- * loss without a reply in between, up to --reconnect-max-ms. */
+ * loss of a connection that neither replied nor lasted BACKEND_STEADY_MS
+ * (an agent that accepts and closes at once), up to --reconnect-max-ms. */
 #define BACKEND_REDIAL_MS 100
+#define BACKEND_STEADY_MS 1000
 
 /* Reply frames a backend message may have: [id][empty] + body frames. */
 #define BACKEND_REPLY_EXTRA 2
@@ -60,6 +62,7 @@ static void on_retry(uv_timer_t *t)
 static void set_up(backend *be)
 {
     be->up = 1;
+    be->connected_at = uv_now(be->retry.loop);
     log_info("backend up service=%s endpoint=%s", be->svc->name, be->endpoint);
     svc_dispatch(be->svc);
 }
@@ -90,6 +93,8 @@ static void on_disconnected(backend *be, int fd)
     be->fd = -1;
     be->zombies = 0; /* whatever it was working on died with it */
     be->stalled = 0; /* the redial replaces a pending un-stall */
+    if (uv_now(be->retry.loop) - be->connected_at >= BACKEND_STEADY_MS)
+        be->redial_ms = 0;
     zsock_drain(&be->dealer, -1);
     if (be->up) {
         be->up = 0;

@@ -33,7 +33,8 @@ struct backend {
     conn_set conns;       /* its TCP connection, for the guard */
     uv_timer_t retry;     /* dials again (redial) or un-stalls after a refused send */
     int redial;           /* the retry timer dials again */
-    int redial_ms;        /* its backoff: 0 after a reply */
+    int redial_ms;        /* its backoff: 0 after a reply or a steady connection */
+    uint64_t connected_at; /* loop time of the last CONNECTED */
     int fd;               /* the current connection's, or -1 */
     int up;               /* connected */
     int stalled;          /* libzmq refused a send; wait for retry */
