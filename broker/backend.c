@@ -95,9 +95,10 @@ static void on_disconnected(backend *be, int fd)
     be->stalled = 0; /* the redial replaces a pending un-stall */
     if (uv_now(be->retry.loop) - be->connected_at >= BACKEND_STEADY_MS)
         be->redial_ms = 0;
+    int was_up = be->up;
+    be->up = 0; /* the replies read next must not dispatch more to it */
     zsock_drain(&be->dealer, -1);
-    if (be->up) {
-        be->up = 0;
+    if (was_up) {
         log_warn("backend down service=%s endpoint=%s inflight=%d", be->svc->name,
                  be->endpoint, be->inflight);
         svc_backend_lost(be->svc, be, "disconnected before replying");

@@ -491,6 +491,7 @@ static void on_monitor(zsock *zs, msgv *m)
         ch->handshake = 1; /* of ch->fd: libzmq's value is 0, not the fd */
         conn_handshaken(&ch->conns, ch->fd);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        ch->stalled |= value == ch->fd; /* the replies read next send no more on it */
         zsock_drain(&ch->dealer, -1); /* replies that made it before the drop */
         if (value == ch->fd)
             on_disconnected(ch);
