@@ -64,6 +64,19 @@ def v3_peer(port, socket_type=b"DEALER", timeout=30.0):
     return s
 
 
+def v3_accept(listener, socket_type=b"REP"):
+    """The next connection on listener (a backend's, from the broker's
+    DEALER) after a ZMTP 3.0 NULL handshake as a server: (connection,
+    Reader positioned at the broker's first message)."""
+    conn, _ = listener.accept()
+    conn.sendall(greeting_v3(as_server=True) + ready(socket_type))
+    rd = Reader(conn)
+    rd.exactly(64)
+    flags, body = rd.frame()
+    assert flags & COMMAND and body.startswith(b"\x05READY"), (flags, body)
+    return conn, rd
+
+
 # ---- ZMTP/2.0 (RFC 15) -----------------------------------------------------
 
 def greeting_v2(socket_type, identity=b""):
